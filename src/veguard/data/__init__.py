@@ -1,0 +1,1 @@
+"""Corpus: source readers, normalisation, deduplication, grouped splits, the build."""

@@ -1,0 +1,38 @@
+"""The result of scoring one text: what the CLI prints, the API returns and the queue stores.
+
+Deliberately free of torch so the service, the evaluation runner and tests can use it
+with a fake classifier.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+from veguard.taxonomy import CATEGORIES
+
+
+@dataclass
+class Evidence:
+    """The character span of the input (not the normalised text) that drove the top score."""
+
+    start: int
+    end: int
+    text: str
+    category: str
+
+
+@dataclass
+class ScoreResult:
+    flagged: bool
+    categories: dict[str, bool]
+    scores: dict[str, float]
+    action: str = "none"  # one of taxonomy.ACTIONS
+    evidence: Evidence | None = None
+    extra: dict = field(default_factory=dict)  # e.g. number of windows scored
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["scores"] = {c: round(float(self.scores[c]), 6) for c in CATEGORIES}
+        if not d["extra"]:
+            d.pop("extra")
+        return d

@@ -1,0 +1,45 @@
+"""A fixed-score fake classifier: the seam that lets the service, the evaluation runner and
+their tests run without a model.
+
+Scores come from keyword rules (deterministic, no randomness), so a test can predict them:
+a text containing a trigger word for a category scores 0.95 there, otherwise 0.02.
+"""
+
+from __future__ import annotations
+
+from veguard.result import Evidence, ScoreResult
+from veguard.taxonomy import CATEGORIES
+from veguard.thresholds import Thresholds
+
+DEFAULT_TRIGGERS: dict[str, tuple[str, ...]] = {
+    "extremism": ("caliphate soldiers", "join the state", "baqiyah"),
+    "violence": ("kill them", "i will shoot"),
+    "hate": ("vermin",),
+    "offensive": ("idiot",),
+}
+
+
+class FakeClassifier:
+    """Same public surface as `veguard.Classifier`: `name`, `thresholds`, `score()`."""
+
+    def __init__(self, triggers: dict[str, tuple[str, ...]] | None = None, name: str = "fake"):
+        self.triggers = triggers or DEFAULT_TRIGGERS
+        self.name = name
+        self.thresholds = Thresholds.default()
+
+    def score_one(self, text: str) -> ScoreResult:
+        low = text.lower()
+        scores, evidence = {}, None
+        for c in CATEGORIES:
+            hit = next((t for t in self.triggers.get(c, ()) if t in low), None)
+            scores[c] = 0.95 if hit else 0.02
+            if hit and evidence is None:
+                i = low.index(hit)
+                evidence = Evidence(i, i + len(hit), text[i : i + len(hit)], c)
+        categories, flagged, action = self.thresholds.decide(scores)
+        return ScoreResult(flagged, categories, scores, action, evidence)
+
+    def score(self, texts: str | list[str], batch_size: int = 64):
+        if isinstance(texts, str):
+            return self.score_one(texts)
+        return [self.score_one(t) for t in texts]
