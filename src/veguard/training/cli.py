@@ -1,0 +1,80 @@
+"""`veguard train`: train a model directory from a YAML config, or re-calibrate one.
+
+    veguard train --config training/configs/default.yaml [--set key=value ...] [--out runs/NAME] [--fp16]
+    veguard train --calibrate-only --model DIR [--corpus PATH]
+    veguard train --help-config          # every config key with its type, default and help
+
+Leaves out: the training itself (loop.py, tfidf.py) and the config reference (args.py).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="veguard train", description=__doc__.split("\n\n")[0])
+    p.add_argument("--config", help="YAML config (training/configs/*.yaml)")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a config key (repeatable); dict keys as source_caps.NAME=N")
+    p.add_argument("--out", help="model/run directory (overrides the config's `out`)")
+    p.add_argument("--fp16", action="store_true", help="save float16 weights (same as save_dtype=float16)")
+    p.add_argument("--calibrate-only", action="store_true",
+                   help="recompute thresholds.json for --model from the validation split")
+    p.add_argument("--model", help="model directory for --calibrate-only")
+    p.add_argument("--corpus", help="corpus path (overrides the config; used by --calibrate-only)")
+    p.add_argument("--help-config", action="store_true", help="list config keys and exit")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    opts = _parser().parse_args(argv)
+    if opts.help_config:
+        from veguard.training.args import help_text
+
+        print(help_text())
+        return 0
+    if opts.calibrate_only:
+        if not opts.model:
+            print("veguard train: --calibrate-only needs --model DIR", file=sys.stderr)
+            return 2
+        from veguard.training.modeldir import calibrate_model_dir
+
+        try:
+            th = calibrate_model_dir(opts.model, opts.corpus)
+        except ValueError as e:
+            print(f"veguard train: {e}", file=sys.stderr)
+            return 1
+        for c in th.review:
+            print(f"{c}: T={th.temperature[c]:.3f} review={th.review[c]:.4f} auto={th.auto[c]:.4f}")
+        return 0
+
+    from veguard.training.args import load_args
+
+    overrides = list(opts.overrides)
+    if opts.out:
+        overrides.append(f"out={opts.out}")
+    if opts.corpus:
+        overrides.append(f"corpus={opts.corpus}")
+    if opts.fp16:
+        overrides.append("save_dtype=float16")
+    try:
+        args = load_args(opts.config, overrides)
+    except ValueError as e:
+        print(f"veguard train: {e}", file=sys.stderr)
+        return 2
+    try:
+        if args.kind == "tfidf":
+            from veguard.training.tfidf import train_tfidf
+
+            out = train_tfidf(args)
+        else:
+            from veguard.training.loop import train
+
+            out = train(args)
+    except ValueError as e:
+        print(f"veguard train: {e}", file=sys.stderr)
+        return 1
+    print(out)
+    return 0

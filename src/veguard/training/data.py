@@ -1,0 +1,180 @@
+"""Training data: read and check the corpus, sample epochs against source shortcuts, batch.
+
+Sampling: each epoch draws rows per source, capped (`source_cap` / `source_caps`) and then
+weighted (`source_weights`, >1 repeats rows), then rescaled to `epoch_size`. This stops one
+large source's style (e.g. all tweets from one scrape) from becoming the thing the model
+learns, and lets small hand-written sources (`veguard_synthetic`, `veguard_contrast`) count.
+Batches are length-bucketed: shuffled rows are cut into chunks, sorted by length inside each
+chunk, and cut into batches whose order is shuffled, so padding stays small without putting
+all the short texts in one part of the epoch.
+
+Leaves out: building the corpus (veguard.data) and normalisation (texts arrive normalised).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from veguard.taxonomy import CATEGORIES, SPLITS
+
+REQUIRED_COLUMNS = ("id", "text", *CATEGORIES, "context", "source", "group", "split")
+
+
+def read_corpus(path: str | Path | None) -> pd.DataFrame:
+    """The processed corpus (docs/DESIGN.md schema), checked. `.jsonl` is accepted for fixtures."""
+    if path is not None and str(path).endswith(".jsonl"):
+        try:
+            df = pd.read_json(path, lines=True, dtype=False)
+        except (OSError, ValueError) as e:
+            raise ValueError(f"{path}: cannot read corpus: {e}") from e
+    else:
+        try:
+            from veguard.data.corpus import load_corpus
+        except ImportError:  # corpus module not installed yet: read the parquet directly
+            load_corpus = None
+        if load_corpus is not None:
+            try:
+                df = load_corpus(path)
+            except (OSError, ValueError) as e:
+                raise ValueError(f"cannot read corpus: {e}") from e
+        elif path is None:
+            raise ValueError("no corpus path given and veguard.data.corpus is not available")
+        else:
+            try:
+                df = pd.read_parquet(path)
+            except (OSError, ValueError) as e:
+                raise ValueError(f"{path}: cannot read corpus: {e}") from e
+    return check_corpus(df, str(path))
+
+
+def check_corpus(df: pd.DataFrame, where: str = "corpus") -> pd.DataFrame:
+    missing = [c for c in REQUIRED_COLUMNS if c not in df.columns]
+    if missing:
+        raise ValueError(f"{where}: missing columns {', '.join(missing)}")
+    df = df.reset_index(drop=True)
+    for c in CATEGORIES:
+        bad = ~df[c].isin([-1, 0, 1])
+        if bad.any():
+            i = int(np.flatnonzero(bad.to_numpy())[0])
+            raise ValueError(f"{where}: row {i} (id {df['id'].iat[i]!r}): {c}={df[c].iat[i]!r}, expected 1/0/-1")
+    bad = ~df["split"].isin(SPLITS)
+    if bad.any():
+        i = int(np.flatnonzero(bad.to_numpy())[0])
+        raise ValueError(f"{where}: row {i}: split={df['split'].iat[i]!r}, expected one of {SPLITS}")
+    bad = ~df["text"].map(lambda t: isinstance(t, str) and bool(t.strip()))
+    if bad.any():
+        i = int(np.flatnonzero(bad.to_numpy())[0])
+        raise ValueError(f"{where}: row {i} (id {df['id'].iat[i]!r}): empty or non-string text")
+    return df
+
+
+def split_rows(df: pd.DataFrame, split: str, limit: int | None, seed: int) -> pd.DataFrame:
+    """Rows of one split, optionally a seeded random subset of `limit` rows."""
+    part = df[df["split"] == split]
+    if limit is not None and len(part) > limit:
+        part = part.sample(n=limit, random_state=seed)
+    return part.reset_index(drop=True)
+
+
+def label_matrix(df: pd.DataFrame) -> np.ndarray:
+    """[n, len(CATEGORIES)] float32 labels with -1 for unknown."""
+    return df[list(CATEGORIES)].to_numpy(dtype=np.float32)
+
+
+def source_targets(
+    counts: dict[str, int],
+    cap: int | None,
+    caps: dict[str, int],
+    weights: dict[str, float],
+    epoch_size: int | None,
+) -> dict[str, int]:
+    """Rows to draw per source in one epoch: min(count, cap) * weight, rescaled to epoch_size."""
+    unknown = sorted(set(caps) | set(weights))
+    unknown = [s for s in unknown if s not in counts]
+    # A typo in a source name would silently do nothing; say so instead.
+    if unknown:
+        raise ValueError(f"source_caps/source_weights name sources not in the train split: {', '.join(unknown)}")
+    raw = {}
+    for source, n in counts.items():
+        c = caps.get(source, cap)
+        raw[source] = (min(n, c) if c is not None else n) * float(weights.get(source, 1.0))
+    total = sum(raw.values())
+    if total <= 0:
+        raise ValueError("sampling gives an empty epoch (all caps or weights are 0)")
+    scale = epoch_size / total if epoch_size else 1.0
+    return {s: int(round(v * scale)) for s, v in raw.items()}
+
+
+def sample_epoch(df: pd.DataFrame, targets: dict[str, int], rng: np.random.Generator) -> np.ndarray:
+    """Row positions for one epoch: `targets[source]` rows from each source, shuffled.
+
+    Up to a source's size rows are drawn without replacement; beyond it the whole source is
+    repeated and the remainder drawn without replacement, so upweighting is exact and even.
+    """
+    picks = []
+    sources = df["source"].to_numpy()
+    for source, k in targets.items():
+        pool = np.flatnonzero(sources == source)
+        if k <= 0 or len(pool) == 0:
+            continue
+        reps, rest = divmod(k, len(pool))
+        picks.extend([pool] * reps)
+        picks.append(rng.choice(pool, size=rest, replace=False))
+    idx = np.concatenate(picks) if picks else np.empty(0, dtype=np.int64)
+    rng.shuffle(idx)
+    return idx
+
+
+def positive_weights(labels: np.ndarray, cap: float) -> np.ndarray:
+    """Per-category neg/pos over known labels, clipped to [1, cap]; all ones when cap <= 1."""
+    out = np.ones(labels.shape[1], dtype=np.float32)
+    if cap <= 1:
+        return out
+    for j in range(labels.shape[1]):
+        pos = float((labels[:, j] == 1).sum())
+        neg = float((labels[:, j] == 0).sum())
+        if pos > 0:
+            out[j] = float(np.clip(neg / pos, 1.0, cap))
+    return out
+
+
+def bucketed_batches(
+    lengths: np.ndarray, batch_size: int, chunk_batches: int, rng: np.random.Generator
+) -> list[np.ndarray]:
+    """Batches of positions into `lengths` (already in shuffled order), sorted within chunks."""
+    n = len(lengths)
+    chunk = batch_size * chunk_batches
+    batches = []
+    for start in range(0, n, chunk):
+        pos = np.arange(start, min(start + chunk, n))
+        pos = pos[np.argsort(lengths[pos], kind="stable")]
+        batches.extend(pos[i : i + batch_size] for i in range(0, len(pos), batch_size))
+    order = rng.permutation(len(batches))
+    return [batches[i] for i in order]
+
+
+def collate(ids: list[list[int]], pad_id: int) -> dict[str, np.ndarray]:
+    """Dynamic padding to the longest sequence in the batch."""
+    width = max(len(x) for x in ids)
+    input_ids = np.full((len(ids), width), pad_id, dtype=np.int64)
+    mask = np.zeros((len(ids), width), dtype=np.int64)
+    for i, x in enumerate(ids):
+        input_ids[i, : len(x)] = x
+        mask[i, : len(x)] = 1
+    return {"input_ids": input_ids, "attention_mask": mask}
+
+
+def corpus_summary(train: pd.DataFrame, val: pd.DataFrame) -> dict:
+    """Counts recorded in veguard.json's `trained` block."""
+    def counts(part: pd.DataFrame) -> dict:
+        return {
+            "rows": int(len(part)),
+            "sources": {str(k): int(v) for k, v in part["source"].value_counts().sort_index().items()},
+            "positives": {c: int((part[c] == 1).sum()) for c in CATEGORIES},
+            "unknown": {c: int((part[c] == -1).sum()) for c in CATEGORIES},
+        }
+
+    return {"train": counts(train), "validation": counts(val)}

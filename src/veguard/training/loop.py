@@ -1,0 +1,224 @@
+"""The fine-tuning loop: read top to bottom in one sitting (nanoGPT style, no HF Trainer).
+
+corpus -> per-epoch source-capped sample -> tokenise -> length-bucketed batches -> AdamW with
+linear warmup/decay, bf16 autocast on CPU, masked BCE with positive weights, gradient clipping
+-> validation logits -> temperature scaling + operating points -> model directory
+(docs/DESIGN.md: config.json, model.safetensors, tokenizer, veguard.json, thresholds.json,
+validation_metrics.json) and train_log.jsonl.
+
+Leaves out: multi-process / GPU training, checkpoint resume and early stopping; a run is
+short enough on 2 CPU cores to restart.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from veguard.calibration import calibrate
+from veguard.taxonomy import CATEGORIES
+from veguard.training.args import TrainArgs
+from veguard.training.data import (
+    bucketed_batches,
+    collate,
+    corpus_summary,
+    label_matrix,
+    positive_weights,
+    read_corpus,
+    sample_epoch,
+    source_targets,
+    split_rows,
+)
+from veguard.training.modeldir import base_model_path, save_calibration, write_veguard_json
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def masked_bce(logits: torch.Tensor, labels: torch.Tensor, pos_weight: torch.Tensor | None = None) -> torch.Tensor:
+    """Mean BCE-with-logits over known labels only; labels of -1 (unknown) contribute nothing.
+
+    Unknown is not negative: a hate-speech source saying nothing about extremism must not teach
+    the model that its texts are non-extremist.
+    """
+    known = (labels >= 0).to(logits.dtype)
+    per = F.binary_cross_entropy_with_logits(
+        logits, labels.clamp(min=0).to(logits.dtype), pos_weight=pos_weight, reduction="none"
+    )
+    return (per * known).sum() / known.sum().clamp(min=1.0)
+
+
+def build_model(args: TrainArgs, vocab_size: int):
+    from transformers import BertConfig, BertForSequenceClassification
+
+    id2label = dict(enumerate(CATEGORIES))
+    label2id = {c: i for i, c in id2label.items()}
+    common = dict(num_labels=len(CATEGORIES), problem_type="multi_label_classification",
+                  id2label=id2label, label2id=label2id)
+    if args.base_model == "minilm":
+        return BertForSequenceClassification.from_pretrained(base_model_path(), **common)
+    cfg = BertConfig(vocab_size=vocab_size, hidden_size=args.tiny_hidden_size,
+                     num_hidden_layers=args.tiny_layers, num_attention_heads=args.tiny_heads,
+                     intermediate_size=args.tiny_hidden_size * 4,
+                     max_position_embeddings=max(512, args.max_length), **common)
+    return BertForSequenceClassification(cfg)
+
+
+def _tokenize(tokenizer, texts: list[str], max_length: int) -> list[list[int]]:
+    return tokenizer(texts, truncation=True, max_length=max_length, padding=False)["input_ids"]
+
+
+@torch.no_grad()
+def predict_logits(model, tokenizer, texts: list[str], max_length: int, batch_size: int, bf16: bool) -> np.ndarray:
+    """Raw logits [n, 4] with truncation at max_length; sorted by length for tight padding."""
+    model.eval()
+    ids = _tokenize(tokenizer, texts, max_length)
+    order = np.argsort([len(x) for x in ids], kind="stable")
+    out = np.zeros((len(texts), len(CATEGORIES)), dtype=np.float32)
+    for i in range(0, len(order), batch_size):
+        pos = order[i : i + batch_size]
+        batch = {k: torch.from_numpy(v) for k, v in collate([ids[p] for p in pos], tokenizer.pad_token_id).items()}
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+            logits = model(**batch).logits
+        out[pos] = logits.float().numpy()
+    return out
+
+
+def _param_groups(model, weight_decay: float) -> list[dict]:
+    decay, no_decay = [], []
+    for name, p in model.named_parameters():
+        if not p.requires_grad:
+            continue
+        # Biases and LayerNorm weights are not decayed (standard BERT fine-tuning practice).
+        (no_decay if p.ndim < 2 else decay).append(p)
+    return [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+
+
+def _log(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+def train(args: TrainArgs, corpus=None) -> Path:
+    """Run one training job; returns the model directory. `corpus` (a DataFrame) skips reading."""
+    from transformers import AutoTokenizer
+
+    t_start = time.time()
+    seed_everything(args.seed)
+    torch.set_num_threads(args.num_threads)
+    rng = np.random.default_rng(args.seed)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+
+    df = read_corpus(args.corpus) if corpus is None else corpus
+    train_df = split_rows(df, "train", args.max_train_rows, args.seed)
+    val_df = split_rows(df, "validation", args.max_val_rows, args.seed)
+    if len(train_df) == 0 or len(val_df) == 0:
+        raise ValueError(f"{args.corpus}: need train and validation rows (got {len(train_df)}, {len(val_df)})")
+    train_labels = label_matrix(train_df)
+    counts = train_df["source"].value_counts().to_dict()
+    targets = source_targets(counts, args.source_cap, args.source_caps, args.source_weights, args.epoch_size)
+    rows_per_epoch = sum(targets.values())
+    steps_per_epoch = math.ceil(rows_per_epoch / args.batch_size)
+    total_steps = steps_per_epoch * args.epochs
+    if args.max_steps is not None:
+        total_steps = min(total_steps, args.max_steps)
+    _log(f"train: {len(train_df)} rows in {len(counts)} sources -> {rows_per_epoch} sampled/epoch, "
+         f"{total_steps} steps; validation: {len(val_df)} rows")
+
+    tokenizer = AutoTokenizer.from_pretrained(base_model_path())
+    model = build_model(args, tokenizer.vocab_size)
+    model.train()
+    optim = torch.optim.AdamW(_param_groups(model, args.weight_decay), lr=args.lr)
+    warmup = max(1, int(args.warmup_ratio * total_steps))
+
+    def lr_factor(step: int) -> float:  # linear warmup, then linear decay to 0
+        if step < warmup:
+            return (step + 1) / warmup
+        return max(0.0, (total_steps - step) / max(1, total_steps - warmup))
+
+    sched = torch.optim.lr_scheduler.LambdaLR(optim, lr_factor)
+    texts = train_df["text"].tolist()
+    pos_weight = None
+    log_path = out / "train_log.jsonl"
+    log_file = log_path.open("w", encoding="utf-8")
+    step, seen_rows, seen_tokens, window_loss, window_n = 0, 0, 0, 0.0, 0
+    t_loop = time.time()
+    for epoch in range(args.epochs):
+        if step >= total_steps:
+            break
+        idx = sample_epoch(train_df, targets, rng)
+        if pos_weight is None:
+            # Weights from what the model actually sees (the sampled epoch), capped so a rare
+            # label cannot dominate the loss.
+            pw = positive_weights(train_labels[idx], args.pos_weight_cap)
+            pos_weight = torch.tensor(pw)
+            _log("positive weights: " + ", ".join(f"{c}={w:.2f}" for c, w in zip(CATEGORIES, pw)))
+        ids = _tokenize(tokenizer, [texts[i] for i in idx], args.max_length)
+        lengths = np.array([len(x) for x in ids])
+        for batch_pos in bucketed_batches(lengths, args.batch_size, args.bucket_chunk, rng):
+            if step >= total_steps:
+                break
+            batch = {k: torch.from_numpy(v) for k, v in collate([ids[p] for p in batch_pos], tokenizer.pad_token_id).items()}
+            labels = torch.from_numpy(train_labels[idx[batch_pos]])
+            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=args.bf16):
+                logits = model(**batch).logits
+            loss = masked_bce(logits.float(), labels, pos_weight)  # loss in fp32 for stability
+            optim.zero_grad(set_to_none=True)
+            loss.backward()
+            if args.grad_clip > 0:
+                torch.nn.utils.clip_grad_norm_(model.parameters(), args.grad_clip)
+            optim.step()
+            sched.step()
+            step += 1
+            seen_rows += len(batch_pos)
+            seen_tokens += int(batch["attention_mask"].sum())
+            window_loss += loss.item()
+            window_n += 1
+            if step % args.log_every == 0 or step == total_steps:
+                elapsed = time.time() - t_loop
+                rec = {"step": step, "epoch": epoch, "loss": window_loss / window_n,
+                       "lr": sched.get_last_lr()[0], "rows_per_s": seen_rows / elapsed,
+                       "tokens_per_s": seen_tokens / elapsed, "elapsed_s": elapsed,
+                       "eta_s": elapsed / step * (total_steps - step)}
+                log_file.write(json.dumps(rec) + "\n")
+                log_file.flush()
+                _log(f"step {step}/{total_steps} loss {rec['loss']:.4f} lr {rec['lr']:.2e} "
+                     f"{rec['rows_per_s']:.1f} rows/s {rec['tokens_per_s']:.0f} tok/s "
+                     f"eta {rec['eta_s'] / 60:.1f} min")
+                window_loss, window_n = 0.0, 0
+    log_file.close()
+    train_seconds = time.time() - t_loop
+
+    _log(f"scoring {len(val_df)} validation rows")
+    val_logits = predict_logits(model, tokenizer, val_df["text"].tolist(), args.max_length,
+                                args.eval_batch_size, args.bf16)
+    thresholds, metrics = calibrate(val_logits, label_matrix(val_df), args.review_recall, args.auto_precision)
+
+    if args.save_dtype == "float16":
+        model = model.half()  # shipping size; Classifier must cast back to float32 for CPU
+    model.save_pretrained(out)
+    tokenizer.save_pretrained(out)
+    trained = {
+        "config": args.to_dict(),
+        "corpus": corpus_summary(train_df, val_df),
+        "sampling": {"rows_per_epoch": rows_per_epoch, "per_source": targets,
+                     "positive_weights": dict(zip(CATEGORIES, map(float, pos_weight)))},
+        "steps": step,
+        "train_seconds": round(train_seconds, 1),
+        "wall_seconds": round(time.time() - t_start, 1),
+    }
+    write_veguard_json(out, args, "transformer", trained)
+    save_calibration(out, thresholds, metrics)
+    _log(f"wrote {out} ({step} steps, {trained['wall_seconds']} s)")
+    return out

