@@ -1,0 +1,472 @@
+"""`veguard.Classifier`: load a model directory, score texts, explain the top score.
+
+What it does: loads a model directory (docs/DESIGN.md) of kind `transformer` or `tfidf`,
+normalises texts with the one `normalize`, splits long texts into overlapping token windows,
+scores every window, takes the per-category max, calibrates (sigmoid(logit / temperature)),
+decides with `Thresholds.decide`, and points `evidence` at the span of the ORIGINAL text whose
+window drove the top flagging score. The transformer path is the fast one: bf16 autocast where
+the CPU has native bf16 (avx512_bf16 / amx_bf16), length-sorted batches with dynamic padding,
+`torch.inference_mode`, batched fast-tokenizer calls.
+
+What it leaves out: file reading and output formats (`veguard.scoring`), ONNX
+(`veguard.export`), training and calibration (other modules write the directory we read).
+
+Windows: `max_length` is the window size in tokens (special tokens included) and `stride` is
+the number of tokens consecutive windows share (Hugging Face tokenizer semantics).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol, overload
+
+import numpy as np
+
+from veguard.data.normalize import normalize
+from veguard.result import Evidence, ScoreResult
+from veguard.taxonomy import CATEGORIES, FLAGGING, POLICY_VERSION
+from veguard.thresholds import Thresholds
+
+DEFAULT_MODEL = "models/veguard-minilm-v1"
+PRECISIONS = ("fp32", "bf16")
+
+
+class ModelNotFoundError(FileNotFoundError):
+    """The model directory (or a file it must contain) is missing."""
+
+
+def repo_root() -> Path:
+    # src/veguard/modeling.py -> repo root (an editable install keeps the package in src/).
+    return Path(__file__).resolve().parents[2]
+
+
+def resolve_model_path(path: str | os.PathLike | None = None) -> Path:
+    """`path`, else `$VEGUARD_MODEL`, else the shipped default under the repository root."""
+    if path is None:
+        path = os.environ.get("VEGUARD_MODEL") or repo_root() / DEFAULT_MODEL
+    p = Path(path)
+    if not p.is_dir():
+        raise ModelNotFoundError(f"model directory not found: {p}")
+    if not (p / "veguard.json").is_file():
+        raise ModelNotFoundError(f"{p}: not a veguard model directory (no veguard.json)")
+    return p
+
+
+def read_meta(path: Path) -> dict:
+    try:
+        meta = json.loads((path / "veguard.json").read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as e:
+        raise ValueError(f"{path / 'veguard.json'}: cannot read: {e}") from e
+    if not isinstance(meta, dict) or meta.get("kind") not in ("transformer", "tfidf"):
+        raise ValueError(f"{path / 'veguard.json'}: field 'kind' must be 'transformer' or 'tfidf'")
+    cats = tuple(meta.get("categories", CATEGORIES))
+    if cats != CATEGORIES:
+        raise ValueError(
+            f"{path / 'veguard.json'}: categories {list(cats)} differ from {list(CATEGORIES)}"
+        )
+    return meta
+
+
+# --- CPU capabilities -------------------------------------------------------------------
+
+
+def cpu_flags() -> set[str]:
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            for line in f:
+                if line.startswith("flags"):
+                    return set(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    return set()
+
+
+def choose_precision() -> str:
+    """`$VEGUARD_PRECISION` if set, else bf16 when the CPU does bf16 natively, else fp32.
+
+    Without native bf16 instructions autocast emulates it and is slower than fp32.
+    """
+    env = os.environ.get("VEGUARD_PRECISION", "").strip().lower()
+    if env:
+        if env not in PRECISIONS:
+            raise ValueError(f"VEGUARD_PRECISION={env!r}; expected one of {', '.join(PRECISIONS)}")
+        return env
+    import torch
+
+    capability = torch.backends.cpu.get_cpu_capability()  # e.g. "AVX512", "AVX2", "DEFAULT"
+    native = {"amx_bf16", "avx512_bf16"} & cpu_flags()
+    return "bf16" if native and capability != "DEFAULT" else "fp32"
+
+
+def default_threads() -> int:
+    # Cores this process may run on (containers and taskset restrict it below os.cpu_count()).
+    env = os.environ.get("VEGUARD_THREADS")
+    if env:
+        return max(1, int(env))
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+# --- backends: normalised texts in, one row of raw logits per window out -------------------
+
+
+@dataclass
+class Windows:
+    """Raw logits per window; `owner[i]` is the text index, `spans[i]` its normalised char span."""
+
+    logits: np.ndarray  # [n_windows, len(CATEGORIES)] float32
+    owner: np.ndarray  # [n_windows] int
+    spans: np.ndarray  # [n_windows, 2] int
+
+
+class Backend(Protocol):
+    kind: str
+
+    def windows(self, texts: list[str], batch_size: int) -> Windows: ...
+
+
+class TransformerBackend:
+    """A BertForSequenceClassification and its fast tokenizer, scored window by window."""
+
+    kind = "transformer"
+
+    def __init__(self, model: Any, tokenizer: Any, max_length: int, stride: int, precision: str):
+        if stride >= max_length - 2:
+            raise ValueError(f"stride ({stride}) must be smaller than max_length - 2 ({max_length})")
+        self.model, self.tokenizer = model, tokenizer
+        self.max_length, self.stride, self.precision = max_length, stride, precision
+
+    @classmethod
+    def load(cls, path: Path, meta: dict, precision: str) -> "TransformerBackend":
+        import torch
+        from transformers import AutoTokenizer, BertForSequenceClassification
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.set_verbosity_error()  # the load report and progress bar are noise here
+        hf_logging.disable_progress_bar()
+        tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True, use_fast=True)
+        if not tokenizer.is_fast:
+            raise ValueError(f"{path}: needs a fast tokenizer (tokenizer.json) for offsets")
+        # Weights may be stored in fp16 to halve the download; compute in fp32 (or bf16 autocast).
+        model = BertForSequenceClassification.from_pretrained(
+            path, local_files_only=True, dtype=torch.float32
+        )
+        model.eval()
+        if model.config.num_labels != len(CATEGORIES):
+            raise ValueError(f"{path}: num_labels is {model.config.num_labels}, expected {len(CATEGORIES)}")
+        max_length = int(meta.get("max_length", 256))
+        max_length = min(max_length, int(model.config.max_position_embeddings))
+        stride = int(meta.get("stride", max_length // 4))
+        return cls(model, tokenizer, max_length, stride, precision)
+
+    def encode(self, texts: list[str]) -> tuple[list[list[int]], list[int], list[tuple[int, int]]]:
+        """Token windows: ids per window, owning text index, normalised char span."""
+        enc = self.tokenizer(
+            texts,
+            truncation=True,
+            max_length=self.max_length,
+            stride=self.stride,
+            return_overflowing_tokens=True,
+            return_offsets_mapping=True,
+            return_attention_mask=False,
+            return_token_type_ids=False,
+        )
+        spans = []
+        for offs in enc["offset_mapping"]:
+            real = [o for o in offs if o[1] > o[0]]  # special tokens have (0, 0)
+            spans.append((real[0][0], real[-1][1]) if real else (0, 0))
+        return enc["input_ids"], list(enc["overflow_to_sample_mapping"]), spans
+
+    def forward(self, ids: list[list[int]], batch_size: int) -> np.ndarray:
+        """Logits for token windows, batched by length so padding stays small."""
+        import torch
+
+        out = np.zeros((len(ids), len(CATEGORIES)), dtype=np.float32)
+        order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
+        pad = self.tokenizer.pad_token_id or 0
+        autocast = self.precision == "bf16"
+        with torch.inference_mode():
+            for b in range(0, len(order), batch_size):
+                idx = order[b : b + batch_size]
+                width = len(ids[idx[-1]])
+                input_ids = torch.full((len(idx), width), pad, dtype=torch.long)
+                mask = torch.zeros((len(idx), width), dtype=torch.long)
+                for row, i in enumerate(idx):
+                    input_ids[row, : len(ids[i])] = torch.tensor(ids[i])
+                    mask[row, : len(ids[i])] = 1
+                with torch.autocast("cpu", dtype=torch.bfloat16, enabled=autocast):
+                    logits = self.model(input_ids=input_ids, attention_mask=mask).logits
+                out[idx] = logits.float().numpy()
+        return out
+
+    def windows(self, texts: list[str], batch_size: int) -> Windows:
+        ids, owner, spans = self.encode(texts)
+        return Windows(self.forward(ids, batch_size), np.asarray(owner), np.asarray(spans))
+
+
+class TfidfBackend:
+    """The TF-IDF reference: one "window" per text, logits from decision_function."""
+
+    kind = "tfidf"
+    precision = "fp32"
+
+    def __init__(self, vectorizer: Any, models: dict[str, Any]):
+        missing = [c for c in CATEGORIES if c not in models]
+        if missing:
+            raise ValueError(f"tfidf.joblib lacks models for {', '.join(missing)}")
+        self.vectorizer, self.models = vectorizer, models
+
+    @classmethod
+    def load(cls, path: Path, meta: dict, precision: str) -> "TfidfBackend":
+        import joblib
+
+        f = path / "tfidf.joblib"
+        if not f.is_file():
+            raise ModelNotFoundError(f"{f}: missing")
+        obj = joblib.load(f)  # a trusted local artefact: joblib unpickles
+        return cls(obj["vectorizer"], obj["models"])
+
+    def windows(self, texts: list[str], batch_size: int) -> Windows:
+        x = self.vectorizer.transform(texts)
+        logits = np.stack([self.models[c].decision_function(x) for c in CATEGORIES], axis=1)
+        spans = np.array([(0, len(t)) for t in texts]).reshape(-1, 2)
+        return Windows(logits.astype(np.float32), np.arange(len(texts)), spans)
+
+
+# --- the public classifier -------------------------------------------------------------
+
+
+class Classifier:
+    """Scores texts with a model directory.
+
+    >>> clf = Classifier.load()                      # doctest: +SKIP
+    >>> clf.score("they deserve to be executed").flagged  # doctest: +SKIP
+    True
+    """
+
+    def __init__(self, backend: Backend, thresholds: Thresholds, name: str, meta: dict | None = None):
+        self.backend = backend
+        self.thresholds = thresholds
+        self.name = name
+        self.meta = meta or {}
+        self.load_seconds: float | None = None
+        temps = np.array([thresholds.temperature[c] for c in CATEGORIES], dtype=np.float64)
+        if np.any(temps <= 0):
+            raise ValueError(f"{name}: temperatures must be positive, got {thresholds.temperature}")
+        self._temps = temps
+
+    @classmethod
+    def load(cls, path: str | os.PathLike | None = None, precision: str | None = None) -> "Classifier":
+        """Load `path`, `$VEGUARD_MODEL` or the shipped default (offline only)."""
+        t0 = time.perf_counter()
+        p = resolve_model_path(path)
+        meta = read_meta(p)
+        tpath = p / "thresholds.json"
+        thresholds = Thresholds.load(tpath) if tpath.is_file() else Thresholds.default()
+        if meta["kind"] == "transformer":
+            import torch
+
+            torch.set_num_threads(default_threads())
+            prec = precision or choose_precision()
+            backend: Backend = TransformerBackend.load(p, meta, prec)
+        else:
+            backend = TfidfBackend.load(p, meta, "fp32")
+        clf = cls(backend, thresholds, str(meta.get("name") or p.name), meta)
+        clf.load_seconds = time.perf_counter() - t0
+        return clf
+
+    def save(self, path: str | os.PathLike) -> Path:
+        """Write a transformer model directory (docs/DESIGN.md) that `load` reads back."""
+        b = self.backend
+        if not isinstance(b, TransformerBackend):
+            raise TypeError("save() writes transformer models; TF-IDF dirs come from training")
+        out = Path(path)
+        out.mkdir(parents=True, exist_ok=True)
+        b.model.save_pretrained(out)
+        b.tokenizer.save_pretrained(out)
+        meta = {
+            "kind": "transformer",
+            "name": self.name,
+            "max_length": b.max_length,
+            "stride": b.stride,
+            "categories": list(CATEGORIES),
+            "policy_version": self.meta.get("policy_version", POLICY_VERSION),
+            "base_model": self.meta.get("base_model", ""),
+            "trained": self.meta.get("trained", {}),
+        }
+        (out / "veguard.json").write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
+        self.thresholds.save(out / "thresholds.json")
+        return out
+
+    @property
+    def precision(self) -> str:
+        return getattr(self.backend, "precision", "fp32")
+
+    # -- scoring --
+
+    def _calibrate(self, logits: np.ndarray) -> np.ndarray:
+        z = logits.astype(np.float64) / self._temps
+        return 1.0 / (1.0 + np.exp(-z))
+
+    def _score_normalised(self, norm: list[str], batch_size: int):
+        """(probs [n, C], per-text window count, per-text per-category best window span)."""
+        n = len(norm)
+        probs = np.zeros((n, len(CATEGORIES)))
+        counts = np.zeros(n, dtype=int)
+        best_span = np.zeros((n, len(CATEGORIES), 2), dtype=int)
+        live = [i for i, t in enumerate(norm) if t.strip()]  # empty texts: no model call
+        if not live:
+            return probs, counts, best_span
+        w = self.backend.windows([norm[i] for i in live], batch_size)
+        p = self._calibrate(w.logits)
+        best = np.full((len(live), len(CATEGORIES)), -1.0)
+        for k in range(len(p)):  # per category the max over a text's windows
+            j = int(w.owner[k])
+            counts[live[j]] += 1
+            better = p[k] > best[j]
+            best[j] = np.where(better, p[k], best[j])
+            best_span[live[j], better] = w.spans[k]
+        probs[live] = best
+        return probs, counts, best_span
+
+    def predict_proba(self, texts: list[str], batch_size: int = 64) -> np.ndarray:
+        """Calibrated scores [len(texts), len(CATEGORIES)] in CATEGORIES order (for evaluation)."""
+        norm = [normalize(t) for t in _check_texts(texts)]
+        return self._score_normalised(norm, batch_size)[0]
+
+    @overload
+    def score(self, texts: str, batch_size: int = 64) -> ScoreResult: ...
+    @overload
+    def score(self, texts: list[str], batch_size: int = 64) -> list[ScoreResult]: ...
+
+    def score(self, texts, batch_size: int = 64):
+        """One ScoreResult for a string; a list of them, in input order, for a list."""
+        if isinstance(texts, str):
+            return self.score([texts], batch_size)[0]
+        texts = _check_texts(texts)
+        norm = [normalize(t) for t in texts]
+        probs, counts, spans = self._score_normalised(norm, batch_size)
+        results = []
+        for i, text in enumerate(texts):
+            if counts[i] == 0:
+                results.append(_empty_result())
+                continue
+            scores = {c: float(probs[i, k]) for k, c in enumerate(CATEGORIES)}
+            categories, flagged, action = self.thresholds.decide(scores)
+            evidence = None
+            if flagged:
+                top = max((c for c in FLAGGING if categories[c]), key=lambda c: scores[c])
+                a, b = spans[i, CATEGORIES.index(top)]
+                # Offsets are mapped lazily: only flagged texts pay for the offset map.
+                start, end = to_original_span(text, norm[i], int(a), int(b))
+                evidence = Evidence(start, end, text[start:end], top)
+            extra = {"windows": int(counts[i])} if counts[i] > 1 else {}
+            results.append(ScoreResult(flagged, categories, scores, action, evidence, extra))
+        return results
+
+
+# --- normalised -> original character offsets ------------------------------------------
+# `normalize` rewrites text (entities, NFKC, removals, URL/@user tokens, whitespace), so a span
+# of the normalised text is not a span of the input. We replay the same steps while keeping,
+# for every character, the input span it came from, and check the replay equals `normalize`.
+# If it does not (a case the replay gets wrong, e.g. NFKC composing across clusters), we fall
+# back to finding the normalised span's text in the input, and failing that to proportional
+# positions: approximate, but always a valid span of the input.
+
+Src = list[tuple[int, int]]
+
+
+def _sub(s: str, src: Src, pattern: "re.Pattern[str]", repl) -> tuple[str, Src]:
+    out, out_src, pos = [], [], 0
+    for m in pattern.finditer(s):
+        out.append(s[pos : m.start()])
+        out_src.extend(src[pos : m.start()])
+        r = repl(m) if callable(repl) else repl
+        if m.end() > m.start():
+            span = (src[m.start()][0], src[m.end() - 1][1])
+        else:
+            span = src[m.start()] if m.start() < len(src) else (src[-1][1], src[-1][1])
+        out.append(r)
+        out_src.extend([span] * len(r))
+        pos = m.end()
+    out.append(s[pos:])
+    out_src.extend(src[pos:])
+    return "".join(out), out_src
+
+
+_CLUSTER = re.compile(r"(?s).[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f\u3099\u309a]*")
+
+
+def normalize_with_offsets(text: str) -> tuple[str, Src]:
+    """`normalize(text)` plus, per output character, the (start, end) input span it came from.
+
+    Raises ValueError when the replay does not reproduce `normalize` exactly.
+    """
+    import html
+    import unicodedata
+
+    from veguard.data import normalize as N
+
+    s, src = text, [(i, i + 1) for i in range(len(text))]
+    for _ in range(3):
+        if html.unescape(s) == s:
+            break
+        s, src = _sub(s, src, html._charref, html._replace_charref)  # what unescape() runs
+    s, src = _sub(s, src, _CLUSTER, lambda m: unicodedata.normalize("NFKC", m.group()))
+    s, src = _sub(s, src, N._INVISIBLE, "")
+    s, src = _sub(s, src, re.compile(r"[\x00-\x1f\x7f-\x9f]"), lambda m: " " if not m.group().isspace() else m.group())
+    s, src = _sub(s, src, N._URL, N.URL_TOKEN)
+    s, src = _sub(s, src, N._USER, N.USER_TOKEN)
+    s, src = _sub(s, src, N._WS, " ")
+    lead = len(s) - len(s.lstrip())
+    s, src = s.strip(), src[lead : lead + len(s.strip())]
+    if s != normalize(text):
+        raise ValueError("offset replay differs from normalize()")
+    return s, src
+
+
+def to_original_span(text: str, norm: str, a: int, b: int) -> tuple[int, int]:
+    """Map the span [a, b) of `norm` (= normalize(text)) to a span of `text`."""
+    a, b = max(0, a), min(len(norm), b)
+    if b <= a:
+        return 0, len(text)
+    try:
+        _, src = normalize_with_offsets(text)
+        return src[a][0], src[b - 1][1]
+    except ValueError:
+        pass
+    piece = norm[a:b]
+    i = text.find(piece)
+    if i < 0:
+        i = text.lower().find(piece.lower())
+    if i >= 0 and len(text.lower()) == len(text):
+        return i, i + len(piece)
+    scale = len(text) / max(1, len(norm))
+    return int(a * scale), min(len(text), max(int(a * scale) + 1, round(b * scale)))
+
+
+def _check_texts(texts) -> list[str]:
+    if isinstance(texts, (bytes, bytearray)) or not hasattr(texts, "__iter__"):
+        raise TypeError(f"score() takes a str or a list of str, got {type(texts).__name__}")
+    texts = list(texts)
+    for i, t in enumerate(texts):
+        if not isinstance(t, str):
+            raise TypeError(f"text {i} is {type(t).__name__}, expected str")
+    return texts
+
+
+def _empty_result() -> ScoreResult:
+    # Empty / whitespace-only: score 0 and never flagged, whatever the thresholds say.
+    return ScoreResult(
+        flagged=False,
+        categories={c: False for c in CATEGORIES},
+        scores={c: 0.0 for c in CATEGORIES},
+        action="none",
+    )
