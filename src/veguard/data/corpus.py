@@ -1,0 +1,173 @@
+"""Build, load and guard the processed training corpus.
+
+`build_corpus()` runs the one-way pipeline: source specs (`sources.py`) + synthetic and
+contrast rows + reviewer decisions -> `normalize()` -> drop empties -> duplicate rule and
+grouped splits (`dedup.py`) -> remove evaluation-suite texts from train/validation ->
+`corpus.parquet` + a stats dict that `datacard.py` renders.
+`load_corpus()` reads the parquet; `suite_texts()` gives the normalised, case-folded texts
+of `eval/suites/*.csv` that must never be trained on.
+Left out: training-time sampling and class balancing (the trainer's job).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections import Counter
+from pathlib import Path
+
+import pandas as pd
+
+from veguard.data.dedup import assign_splits, dedup_key, near_duplicate_pairs, resolve_duplicates
+from veguard.data.decisions import read_decisions
+from veguard.data.normalize import normalize
+from veguard.data.sources import SOURCES, DataError
+from veguard.taxonomy import CATEGORIES, CONTEXTS, SPLITS
+
+REPO_ROOT = Path(__file__).resolve().parents[3]
+DEFAULT_CORPUS = REPO_ROOT / "data" / "processed" / "corpus.parquet"
+COLUMNS = ("id", "text", *CATEGORIES, "context", "source", "group", "split")
+CONTRAST_SEED = 13
+
+
+def suite_texts(root: str | Path = "eval/suites") -> set[str]:
+    """Normalised, case-folded `text` values of every CSV under `root` (recursively).
+
+    A missing folder gives an empty set (the suites may not exist yet); a CSV without a
+    `text` column is an error naming the file.
+    """
+    root = Path(root)
+    texts: set[str] = set()
+    if not root.is_dir():
+        return texts
+    for path in sorted(root.rglob("*.csv")):
+        try:
+            df = pd.read_csv(path, dtype=str, keep_default_na=False)
+        except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
+            raise DataError(f"{path}: cannot parse suite: {exc}") from exc
+        if "text" not in df.columns:
+            raise DataError(f"{path}: suite has no 'text' column")
+        texts.update(dedup_key(normalize(t)) for t in df["text"])
+    texts.discard("")
+    return texts
+
+
+def load_corpus(path: str | Path | None = None) -> pd.DataFrame:
+    """Load the processed corpus (default `data/processed/corpus.parquet` in the repo)."""
+    path = Path(path) if path is not None else DEFAULT_CORPUS
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: corpus not found; run `veguard data build` first")
+    return pd.read_parquet(path)
+
+
+def _synthetic_rows(root: Path, notes: list[str]) -> list[dict]:
+    """Synthetic + contrast rows in raw-schema form, or none (with a note) if unavailable."""
+    try:
+        from veguard.data.synthetic import load_synthetic
+        from veguard.data.augment import make_contrasts
+    except ImportError as exc:
+        notes.append(f"synthetic data skipped: {exc}")
+        return []
+    if not root.is_dir():
+        notes.append(f"synthetic data skipped: {root} does not exist")
+        return []
+    synth = load_synthetic(root)
+    return (adapt_synthetic(synth, "veguard_synthetic")
+            + adapt_synthetic(make_contrasts(synth, CONTRAST_SEED), "veguard_contrast"))
+
+
+def adapt_synthetic(rows: list[dict], source: str) -> list[dict]:
+    """Synthetic-schema dicts (docs/DESIGN.md) -> corpus rows; id is a hash of the text so it
+    is stable across builds even if files are reordered."""
+    out = []
+    for i, r in enumerate(rows):
+        for f in ("text", "extremism", "violence", "hate", "context", "pair"):
+            if f not in r:
+                raise DataError(f"{source} row {i}: missing field {f!r}")
+        if r["context"] not in CONTEXTS:
+            raise DataError(f"{source} row {i}: context {r['context']!r} not in {CONTEXTS}")
+        labels = {}
+        for c in CATEGORIES:
+            v = r.get(c)
+            labels[c] = -1 if v is None else int(v)
+            if labels[c] not in (1, 0, -1):
+                raise DataError(f"{source} row {i}: {c} must be 0/1/null, got {v!r}")
+        digest = hashlib.sha1(str(r["text"]).encode("utf-8")).hexdigest()[:12]
+        out.append({"id": f"{source}:{digest}", "text": str(r["text"]), **labels,
+                    "context": r["context"], "source": source, "group": str(r["pair"])})
+    return out
+
+
+def build_corpus(raw: str | Path = "data/raw", synthetic: str | Path = "data/synthetic",
+                 out: str | Path | None = "data/processed",
+                 decisions: list[str | Path] = (), suites: str | Path = "eval/suites",
+                 sources: list[str] | None = None) -> tuple[pd.DataFrame, dict]:
+    """Build the corpus; write `<out>/corpus.parquet` unless `out` is None.
+
+    Returns the frame and a stats dict (counts, drops, timings) for the data card.
+    `sources` restricts the registry (tests use it); None means all.
+    """
+    t0 = time.perf_counter()
+    raw = Path(raw)
+    stats: dict = {"dropped": Counter(), "notes": [], "raw_rows": Counter()}
+    rows: list[dict] = []
+    for name in sources if sources is not None else SOURCES:
+        folder = raw / name
+        if not folder.is_dir():
+            raise DataError(f"{folder}: source folder not found")
+        got = SOURCES[name](folder)
+        stats["raw_rows"][name] = len(got.rows) + sum(got.dropped.values())
+        for reason, n in got.dropped.items():
+            stats["dropped"][f"{name}: {reason}"] += n
+        for r in got.rows:
+            r.update(id=f"{name}:{r['id']}", source=name)
+        rows += got.rows
+    extra = _synthetic_rows(Path(synthetic), stats["notes"]) if synthetic is not None else []
+    for path in decisions:
+        for r in read_decisions(path):
+            if not r["id"].startswith("review_queue:"):
+                r["id"] = f"review_queue:{r['id']}"
+            extra.append(r)
+    for r in extra:
+        stats["raw_rows"][r["source"]] += 1
+    rows += extra
+
+    kept = []
+    for r in rows:
+        r["text"] = normalize(r["text"])
+        if r["text"]:
+            kept.append(r)
+        else:
+            stats["dropped"][f"{r['source']}: empty after normalisation"] += 1
+    t_read = time.perf_counter()
+
+    near = near_duplicate_pairs([dedup_key(r["text"]) for r in kept])
+    dup_stats: Counter = Counter()
+    kept, near = resolve_duplicates(kept, near, dup_stats)
+    stats["duplicates"] = dup_stats
+    stats["largest_component"] = assign_splits(kept, near)
+    t_dedup = time.perf_counter()
+
+    banned = suite_texts(suites)
+    final = []
+    for r in kept:
+        if r["split"] != "test" and dedup_key(r["text"]) in banned:
+            stats["dropped"][f"{r['source']}: text in an evaluation suite (removed from {r['split']})"] += 1
+        else:
+            final.append(r)
+    stats["suite_texts"] = len(banned)
+
+    df = pd.DataFrame(final, columns=list(COLUMNS))
+    for c in CATEGORIES:
+        df[c] = df[c].astype("int8")
+    df = df.sort_values("id", kind="stable").reset_index(drop=True)
+    if df["id"].duplicated().any():
+        dupes = df.loc[df["id"].duplicated(), "id"].head(5).tolist()
+        raise DataError(f"duplicate corpus ids after the build: {dupes}")
+    assert set(df["split"]) <= set(SPLITS)
+    if out is not None:
+        Path(out).mkdir(parents=True, exist_ok=True)
+        df.to_parquet(Path(out) / "corpus.parquet", index=False)
+    stats["seconds"] = {"read+normalise": t_read - t0, "dedup+split": t_dedup - t_read,
+                        "total": time.perf_counter() - t0}
+    return df, stats
