@@ -1,0 +1,115 @@
+"""`veguard eval`: run evaluation suites, write results.json, then report.md/.html and headline.md.
+
+    veguard eval [--suite NAME ...|all] [--model PATH] [--baseline PATH] [--out DIR] [--list]
+
+`--model` defaults to the shipped model; `--baseline` to models/tfidf-reference when it
+exists (`--baseline none` for no baseline). Output goes to eval/reports/<model-name>/ unless
+`--out` says otherwise. Suite specs are read from eval/suites/ (`--suites-dir` to change).
+Exit status: 0 done, 2 bad arguments or suite specs, 1 a model could not be loaded.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from pathlib import Path
+
+from veguard.evaluation.suites import DEFAULT_SUITES_DIR, SuiteError, discover
+
+DEFAULT_BASELINE = Path("models/tfidf-reference")
+DEFAULT_REPORTS = Path("eval/reports")
+
+
+def load_model(path: str | None):
+    """A Classifier from `path`, or the shipped default. Imported lazily: torch is heavy."""
+    from veguard.modeling import Classifier
+
+    return Classifier.load(path) if path else Classifier.load()
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="veguard eval", description=__doc__.split("\n")[0])
+    p.add_argument("--suite", nargs="+", action="extend", metavar="NAME",
+                   help="suites to run (default: all)")
+    p.add_argument("--model", metavar="PATH", help="model directory (default: the shipped model)")
+    p.add_argument("--baseline", metavar="PATH",
+                   help=f"baseline model directory, or 'none' (default: {DEFAULT_BASELINE} if present)")
+    p.add_argument("--out", metavar="DIR", help="output directory (default: eval/reports/<model>)")
+    p.add_argument("--list", action="store_true", help="list the suites and exit")
+    p.add_argument("--suites-dir", default=str(DEFAULT_SUITES_DIR), metavar="DIR",
+                   help="where suite specs live (default: %(default)s)")
+    return p
+
+
+def _safe_dirname(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("._") or "model"
+
+
+def write_reports(results: dict, out_dir: Path) -> list[Path]:
+    """results.json first, then the renderings of it. Returns the paths written."""
+    from veguard.evaluation.html_report import render_html
+    from veguard.evaluation.report import render_headline, render_markdown
+    from veguard.evaluation.runner import write_results
+
+    paths = [write_results(results, out_dir)]
+    for name, text in (("report.md", render_markdown(results)),
+                       ("report.html", render_html(results)),
+                       ("headline.md", render_headline(results))):
+        path = out_dir / name
+        path.write_text(text, encoding="utf-8")
+        paths.append(path)
+    return paths
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        suites = discover(args.suites_dir)
+    except SuiteError as e:
+        print(f"veguard eval: {e}", file=sys.stderr)
+        return 2
+    if args.list:
+        width = max((len(n) for n in suites), default=0)
+        for name, s in suites.items():
+            print(f"{name:<{width}}  {s.kind:<11}  {s.description}")
+        return 0
+    chosen = args.suite or ["all"]
+    selected = list(suites) if "all" in chosen else list(dict.fromkeys(chosen))
+    unknown = [n for n in selected if n not in suites]
+    if unknown:
+        print(f"veguard eval: unknown suite {unknown[0]!r}; available: {', '.join(suites)}",
+              file=sys.stderr)
+        return 2
+
+    from veguard.evaluation.runner import evaluate, stderr_log
+
+    baseline = args.baseline
+    if baseline is None and DEFAULT_BASELINE.is_dir():
+        baseline = str(DEFAULT_BASELINE)
+    try:
+        models = {"model": load_model(args.model)}
+        paths = {"model": args.model or "shipped default"}
+        if baseline and baseline.lower() != "none":
+            models["baseline"] = load_model(baseline)
+            paths["baseline"] = baseline
+    except (ImportError, OSError, ValueError) as e:
+        print(f"veguard eval: cannot load model: {e}", file=sys.stderr)
+        return 1
+
+    try:
+        results = evaluate(suites, selected, models, paths, log=stderr_log)
+    except SuiteError as e:
+        print(f"veguard eval: {e}", file=sys.stderr)
+        return 2
+    out_dir = Path(args.out) if args.out else DEFAULT_REPORTS / _safe_dirname(models["model"].name)
+    for path in write_reports(results, out_dir):
+        print(f"wrote {path}")
+    from veguard.evaluation.report import render_headline
+
+    print(render_headline(results), end="")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
