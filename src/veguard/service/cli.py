@@ -1,0 +1,130 @@
+"""`veguard serve` and `veguard queue`: start the service, and the queue's admin tasks.
+
+    veguard serve [--host 127.0.0.1] [--port 8000] [--db URL] [--model PATH] [--init]
+    veguard queue export --output decisions.jsonl [--db URL]
+    veguard queue keys create --role reviewer --name alice [--db URL]
+    veguard queue keys list [--db URL]
+
+The database defaults to `sqlite:///veguard.db` in the working directory; `--db` takes any
+SQLAlchemy URL (`postgresql+psycopg://user:pass@host/db` for production). Local CLI access to
+the database is treated as admin, and audited as `cli:<user>`.
+
+What it leaves out: daemonising and TLS (run under a supervisor, behind a proxy).
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import sys
+
+DEFAULT_DB = "sqlite:///veguard.db"
+
+
+def _db_url(value: str) -> str:
+    if "://" not in value:
+        raise argparse.ArgumentTypeError(
+            f"{value!r} is not a SQLAlchemy URL (e.g. sqlite:///veguard.db, "
+            "postgresql+psycopg://user:pass@host/db)")
+    return value
+
+
+def _store(url: str):
+    from veguard.service.sqlstore import SQLStore
+
+    try:
+        return SQLStore(url)
+    except Exception as e:  # noqa: BLE001 - a bad URL or unreachable server: say which
+        safe = url.split("@")[-1] if "@" in url else url  # no password in the message
+        print(f"veguard: cannot open database {safe}: {type(e).__name__}: {e}".replace(url, safe),
+              file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+def _actor() -> str:
+    try:
+        return f"cli:{getpass.getuser()}"
+    except Exception:  # noqa: BLE001 - no user name in some containers
+        return "cli"
+
+
+def serve_main(argv: list[str]) -> int:
+    p = argparse.ArgumentParser(prog="veguard serve", description=__doc__.split("\n\n")[0])
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    p.add_argument("--db", type=_db_url, default=DEFAULT_DB, help=f"SQLAlchemy URL (default {DEFAULT_DB})")
+    p.add_argument("--model", default=None, help="model directory (default: the shipped model)")
+    p.add_argument("--init", action="store_true",
+                   help="create the tables and the first admin key, print the key once, exit")
+    p.add_argument("--no-batching", action="store_true",
+                   help="score each request on its own (for benchmarking the batcher)")
+    args = p.parse_args(argv)
+    store = _store(args.db)
+    if args.init:
+        from veguard.service.auth import create_key
+
+        if any(k.role == "admin" for k in store.list_keys()):
+            print("veguard serve --init: an admin key already exists; create more with "
+                  "`veguard queue keys create --role admin --name NAME`", file=sys.stderr)
+            return 1
+        token = create_key(store, "admin", "admin", _actor())
+        print("Created the first admin key (name 'admin'). It is shown only now; store it safely:")
+        print(token)
+        return 0
+
+    import uvicorn
+
+    from veguard.service.app import create_app
+    from veguard.service.settings import Settings
+
+    def load():
+        from veguard.modeling import Classifier  # heavy (torch): only when really serving
+
+        return Classifier.load(args.model)
+
+    app = create_app(None, store, Settings(batching=not args.no_batching), loader=load)
+    uvicorn.run(app, host=args.host, port=args.port, log_level="info")
+    return 0
+
+
+def queue_main(argv: list[str]) -> int:
+    p = argparse.ArgumentParser(prog="veguard queue", description="review-queue admin tasks")
+    sub = p.add_subparsers(dest="cmd", required=True)
+    ex = sub.add_parser("export", help="write decided items as training-corpus JSONL")
+    ex.add_argument("--output", required=True, help="JSONL file to write")
+    ex.add_argument("--db", type=_db_url, default=DEFAULT_DB)
+    keys = sub.add_parser("keys", help="create or list API keys")
+    ksub = keys.add_subparsers(dest="keys_cmd", required=True)
+    kc = ksub.add_parser("create", help="create a key and print it once")
+    kc.add_argument("--role", required=True, choices=["client", "reviewer", "admin"])
+    kc.add_argument("--name", default=None, help="unique name (default: <role>-<n>)")
+    kc.add_argument("--db", type=_db_url, default=DEFAULT_DB)
+    kl = ksub.add_parser("list", help="list key names and roles (never the keys)")
+    kl.add_argument("--db", type=_db_url, default=DEFAULT_DB)
+    args = p.parse_args(argv)
+    store = _store(args.db)
+    if args.cmd == "export":
+        from veguard.service.export import write_decisions
+
+        try:
+            n = write_decisions(store, args.output, _actor())
+        except OSError as e:
+            print(f"veguard queue export: cannot write {args.output}: {e}", file=sys.stderr)
+            return 1
+        print(f"wrote {n} decisions to {args.output}")
+        return 0
+    if args.keys_cmd == "list":
+        for k in store.list_keys():
+            print(f"{k.name}\t{k.role}")
+        return 0
+    from veguard.service.auth import create_key
+
+    name = args.name or f"{args.role}-{sum(k.role == args.role for k in store.list_keys()) + 1}"
+    try:
+        token = create_key(store, args.role, name, _actor())
+    except ValueError as e:
+        print(f"veguard queue keys create: {e}", file=sys.stderr)
+        return 1
+    print(f"Created {args.role} key {name!r}. It is shown only now; store it safely:")
+    print(token)
+    return 0

@@ -1,0 +1,84 @@
+"""Scoring endpoints: `/v1/moderations` (OpenAI-moderation shaped) and `/v1/classify` (one item,
+with metadata, optionally enqueued for review). Both need a `client` (or `admin`) key."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.concurrency import run_in_threadpool
+
+from veguard.result import ScoreResult
+from veguard.service.auth import Principal, require
+from veguard.service.batching import direct_score
+from veguard.service.schemas import (ClassifyRequest, ClassifyResponse, ErrorResponse,
+                                     ModerationRequest, ModerationResponse, ModerationResult,
+                                     QueueRef)
+from veguard.service.store import NewItem
+
+log = logging.getLogger("veguard.service")
+router = APIRouter(tags=["moderation"])
+ERRORS = {c: {"model": ErrorResponse} for c in (400, 401, 403, 413, 422, 503)}
+
+
+async def score_texts(request: Request, texts: list[str]) -> list[ScoreResult]:
+    """Score through the batcher (or directly when batching is off); map failures to HTTP."""
+    app = request.app
+    clf = app.state.classifier
+    if clf is None:
+        raise HTTPException(503, "model not loaded yet")
+    timeout = app.state.settings.score_timeout_s
+    try:
+        if app.state.batcher is not None:
+            results = await app.state.batcher.score(texts, timeout)
+        else:
+            results = await direct_score(clf.score, texts, timeout)
+    except (asyncio.TimeoutError, TimeoutError):
+        raise HTTPException(503, f"scoring took longer than {timeout:g} s") from None
+    except ValueError as e:  # the classifier's way of saying the input is unusable
+        raise HTTPException(422, f"the classifier rejected the input: {e}") from None
+    except Exception:
+        log.exception("classifier failed")
+        raise HTTPException(500, "the classifier failed; see the server log") from None
+    app.state.metrics.observe_results(results)
+    return results
+
+
+@router.post("/v1/moderations", response_model=ModerationResponse, responses=ERRORS,
+             summary="Score one or more texts (shaped like the OpenAI moderation API)")
+async def moderations(body: ModerationRequest, request: Request,
+                      who: Principal = Depends(require("score"))) -> ModerationResponse:
+    clf = request.app.state.classifier
+    if body.model is not None and clf is not None and body.model != clf.name:
+        raise HTTPException(422, f"model: this server serves {clf.name!r}, not {body.model!r}")
+    texts = [body.input] if isinstance(body.input, str) else list(body.input)
+    results = await score_texts(request, texts)
+    return ModerationResponse(id="modr-" + uuid.uuid4().hex, model=request.app.state.classifier.name,
+                              results=[ModerationResult.of(r) for r in results])
+
+
+@router.post("/v1/classify", response_model=ClassifyResponse, responses=ERRORS,
+             summary="Score one item with metadata and enqueue it for review if it qualifies")
+async def classify(body: ClassifyRequest, request: Request,
+                   who: Principal = Depends(require("score"))) -> ClassifyResponse:
+    (result,) = await score_texts(request, [body.text])
+    app = request.app
+    model = app.state.classifier.name
+    wanted = result.action == "auto" if app.state.settings.enqueue_on == "auto" else result.flagged
+    if not body.enqueue:
+        ref = QueueRef(enqueued=False, created=False, queue_id=None, priority=None,
+                       reason="enqueue was false")
+    elif not wanted:
+        ref = QueueRef(enqueued=False, created=False, queue_id=None, priority=None,
+                       reason=f"below the {app.state.settings.enqueue_on} operating point")
+    else:
+        new = NewItem.from_result(result, item_id=body.item_id, text=body.text,
+                                  source=body.source, model=model, author=body.author,
+                                  context=body.context)
+        item, created = await run_in_threadpool(app.state.store.enqueue, new, who.name)
+        ref = QueueRef(enqueued=True, created=created, queue_id=item.id, priority=item.priority,
+                       reason="new item" if created else "item_id already in the queue")
+    return ClassifyResponse(item_id=body.item_id, model=model,
+                            result=ModerationResult.of(result), queue=ref)

@@ -1,0 +1,203 @@
+"""Request and response bodies of the HTTP API, each field described for /docs.
+
+Limits live here as constants so the OpenAPI schema shows them and pydantic enforces them
+with a 422 that names the field. Strings are rejected when they hold an unpaired surrogate
+(they cannot be stored or tokenised) or a NUL character (PostgreSQL cannot store it).
+
+What it leaves out: the body-size limit (a middleware in app.py: it must act before parsing).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool
+
+from veguard.result import ScoreResult
+from veguard.service.store import DECISIONS, QueueItem, AuditEntry
+from veguard.taxonomy import ACTIONS, CATEGORIES
+
+MAX_INPUTS = 256
+MAX_TEXT_CHARS = 50_000
+CATS = ", ".join(CATEGORIES)
+
+
+def _clean(value: str) -> str:
+    if "\x00" in value:
+        raise ValueError("contains a NUL character")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("contains an unpaired UTF-16 surrogate") from None
+    return value
+
+
+Text = Annotated[str, Field(max_length=MAX_TEXT_CHARS), AfterValidator(_clean)]
+
+
+def _short(max_length: int, min_length: int = 0):
+    return Annotated[str, Field(min_length=min_length, max_length=max_length), AfterValidator(_clean)]
+
+
+class Strict(BaseModel):
+    # Unknown fields are an error that names them, not silently dropped.
+    model_config = ConfigDict(extra="forbid")
+
+
+class ModerationRequest(Strict):
+    input: Text | Annotated[list[Text], Field(min_length=1, max_length=MAX_INPUTS)] = Field(
+        description=f"One text, or a list of 1 to {MAX_INPUTS} texts, each at most "
+                    f"{MAX_TEXT_CHARS} characters.")
+    model: _short(200) | None = Field(
+        default=None, description="Optional; if given it must be the name of the served model.")
+
+
+class EvidenceOut(BaseModel):
+    start: int = Field(description="Start offset (characters) of the span in the input text.")
+    end: int = Field(description="End offset (exclusive) of the span in the input text.")
+    text: str = Field(description="The span's text.")
+    category: str = Field(description=f"The category it is evidence for: one of {CATS}.")
+
+
+class ModerationResult(BaseModel):
+    flagged: bool = Field(description="True when any flagging category (not offensive alone) "
+                                      "reached its review operating point.")
+    categories: dict[str, bool] = Field(
+        description=f"Per category ({CATS}): at or over its review threshold.")
+    category_scores: dict[str, float] = Field(
+        description="Per category: calibrated probability in [0, 1].")
+    action: Literal[ACTIONS] = Field(  # type: ignore[valid-type]
+        description="'auto' (an automatic-action operating point was reached), 'review' "
+                    "(flagged for a human) or 'none'.")
+    evidence: EvidenceOut | None = Field(
+        description="The span of the input that drove the top score; null when nothing did.")
+
+    @classmethod
+    def of(cls, r: ScoreResult) -> "ModerationResult":
+        d = r.to_dict()
+        return cls(flagged=d["flagged"], categories=d["categories"], category_scores=d["scores"],
+                   action=d["action"], evidence=d.get("evidence"))
+
+
+class ModerationResponse(BaseModel):
+    id: str = Field(description="A unique id for this request, 'modr-' then 32 hex digits.")
+    model: str = Field(description="Name of the model that scored the input.")
+    results: list[ModerationResult] = Field(description="One result per input text, in order.")
+
+
+class ClassifyRequest(Strict):
+    item_id: _short(200, 1) = Field(
+        description="The caller's id for the content; enqueueing the same id twice is one item.")
+    text: Text = Field(description=f"The text to score, at most {MAX_TEXT_CHARS} characters.")
+    source: _short(100, 1) = Field(description="Where the content comes from (platform, feed).")
+    author: _short(200) | None = Field(default=None, description="Optional author handle or id.")
+    context: _short(2000) | None = Field(
+        default=None, description="Optional context for reviewers (thread title, parent post).")
+    enqueue: StrictBool = Field(
+        default=True, description="Put the item in the review queue if the result qualifies.")
+
+
+class QueueRef(BaseModel):
+    enqueued: bool = Field(description="True when the item is in the review queue (new or not).")
+    created: bool = Field(description="True when this request created the queue item.")
+    queue_id: int | None = Field(description="The queue item's id, when enqueued.")
+    priority: float | None = Field(description="The queue item's priority, when enqueued.")
+    reason: str = Field(description="Why the item was or was not enqueued.")
+
+
+class ClassifyResponse(BaseModel):
+    item_id: str = Field(description="The item_id from the request.")
+    model: str = Field(description="Name of the model that scored the text.")
+    result: ModerationResult = Field(description="The scores and decision for the text.")
+    queue: QueueRef = Field(description="What happened in the review queue.")
+
+
+class DecisionRequest(Strict):
+    decision: Literal[DECISIONS] = Field(  # type: ignore[valid-type]
+        description="'violating', 'benign' or 'escalate'.")
+    categories: dict[str, StrictBool] | None = Field(
+        default=None, description=f"Corrections to the predicted categories ({CATS}): "
+                                  "category -> true/false. Omitted categories keep the prediction.")
+    note: _short(2000) | None = Field(default=None, description="Free-text note for the record.")
+
+
+class ClaimRequest(Strict):
+    category: Literal[CATEGORIES] | None = Field(  # type: ignore[valid-type]
+        default=None, description="Only claim items flagged in this category.")
+    source: _short(100) | None = Field(default=None, description="Only claim items from this source.")
+
+
+class QueueItemOut(BaseModel):
+    id: int = Field(description="Queue item id.")
+    item_id: str = Field(description="The caller's id for the content.")
+    text: str = Field(description="The content (render it escaped).")
+    source: str = Field(description="Where the content comes from.")
+    author: str | None = Field(description="Author handle or id, if given.")
+    context: str | None = Field(description="Context for reviewers, if given.")
+    model: str = Field(description="Model that scored it.")
+    scores: dict[str, float] = Field(description="Calibrated scores per category.")
+    categories: dict[str, bool] = Field(description="Predicted categories.")
+    action: str = Field(description="The model's action: auto / review / none.")
+    evidence: EvidenceOut | None = Field(description="The span that drove the top score.")
+    priority: float = Field(description="Severity x confidence, +1 for imminent threats.")
+    status: str = Field(description="pending, claimed (lease live) or decided.")
+    claimed_by: str | None = Field(description="Reviewer holding the lease, if claimed.")
+    lease_until: float | None = Field(description="Lease expiry, Unix seconds.")
+    created_at: float = Field(description="Enqueue time, Unix seconds.")
+    decision: str | None = Field(description="violating / benign / escalate, once decided.")
+    decision_categories: dict[str, bool] | None = Field(description="Category corrections.")
+    note: str | None = Field(description="Reviewer's note.")
+    decided_by: str | None = Field(description="Reviewer who decided.")
+    decided_at: float | None = Field(description="Decision time, Unix seconds.")
+
+    @classmethod
+    def of(cls, item: QueueItem, now: float) -> "QueueItemOut":
+        d = dict(vars(item))
+        d["status"] = item.effective_status(now)
+        if d["status"] == "pending":
+            d["claimed_by"] = d["lease_until"] = None
+        return cls(**d)
+
+
+class AuditOut(BaseModel):
+    id: int = Field(description="Audit entry id (increasing).")
+    at: float = Field(description="When, Unix seconds.")
+    actor: str = Field(description="Key name of who did it.")
+    action: str = Field(description="enqueue, claim, release, decide, export or key_create.")
+    queue_id: int | None = Field(description="The queue item, if any.")
+    detail: dict = Field(description="Action-specific detail.")
+
+    @classmethod
+    def of(cls, a: AuditEntry) -> "AuditOut":
+        return cls(**vars(a))
+
+
+class QueueItemDetail(BaseModel):
+    item: QueueItemOut = Field(description="The queue item.")
+    audit: list[AuditOut] = Field(description="The item's audit trail, oldest first.")
+
+
+class QueueList(BaseModel):
+    items: list[QueueItemOut] = Field(description="Items, highest priority first.")
+    depth: dict[str, int] = Field(description="Number of items per status.")
+
+
+class KeyCreateRequest(Strict):
+    role: Literal["client", "reviewer", "admin"] = Field(description="The new key's role.")
+    name: _short(200, 1) = Field(description="A unique name; it identifies the reviewer in audits.")
+
+
+class KeyCreateResponse(BaseModel):
+    name: str = Field(description="The key's name.")
+    role: str = Field(description="The key's role.")
+    token: str = Field(description="The key itself. Shown only this once; store it safely.")
+
+
+class ErrorBody(BaseModel):
+    type: str = Field(description="Machine-readable error kind.")
+    message: str = Field(description="What was wrong.")
+    fields: list[dict] = Field(default_factory=list, description="Per-field problems, if any.")
+
+
+class ErrorResponse(BaseModel):
+    error: ErrorBody = Field(description="The error.")
