@@ -1,0 +1,255 @@
+"""`veguard score`: score texts given on the command line, or a JSONL/CSV/TSV/text file.
+
+    veguard score "some text" ["more text" ...]          one JSON object per text
+    veguard score --input FILE [--output FILE] [--text-column text] [--id-column id]
+                  [--model PATH] [--batch-size N] [--format jsonl|csv|tsv|txt]
+
+Files are read twice, streaming: a first pass validates every row (so bad input fails before
+any output exists, naming the file and line), a second pass scores in chunks and writes JSONL
+in input order. Peak memory therefore does not grow with the file. stdin (`-`) is buffered to
+a temporary file first. `--output` is written to a temporary file renamed at the end.
+
+What it leaves out: the scoring itself (`veguard.modeling.Classifier`), and any format that
+is not line- or CSV-based (Parquet, JSON arrays).
+"""
+
+from __future__ import annotations
+
+import argparse
+import codecs
+import csv
+import json
+import os
+import shutil
+import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO, Any
+
+FORMATS = {".jsonl": "jsonl", ".csv": "csv", ".tsv": "tsv", ".txt": "txt"}
+CHUNK = 1024  # texts per Classifier call: bounds memory, keeps batches full
+
+
+class InputError(ValueError):
+    """Bad input: reported as one line on stderr, exit code 2."""
+
+
+# Invalid UTF-8 is replaced by U+FFFD; this handler also counts how often that happened.
+_bad_bytes = [0]
+
+
+def _count_replace(err: UnicodeDecodeError) -> tuple[str, int]:
+    _bad_bytes[0] += 1
+    return "\ufffd", err.end
+
+
+codecs.register_error("veguard-count-replace", _count_replace)
+
+
+@contextmanager
+def _open_text(path: Path, newline: str | None = None) -> Iterator[IO[str]]:
+    try:
+        f = open(path, encoding="utf-8-sig", errors="veguard-count-replace", newline=newline)
+    except OSError as e:
+        raise InputError(f"{path}: cannot read: {e.strerror or e}") from e
+    try:
+        yield f
+    except OSError as e:
+        raise InputError(f"{path}: cannot read: {e.strerror or e}") from e
+    finally:
+        f.close()
+
+
+def read_rows(
+    path: Path, fmt: str, text_column: str = "text", id_column: str = "id", label: str | None = None
+) -> Iterator[tuple[Any, str]]:
+    """Yield (id, text) per input row; raise InputError naming the file and line on bad input.
+
+    `id` is the row's `id_column` value when the row has one, else the 1-based row number.
+    """
+    name = label or str(path)
+    if fmt == "txt":
+        with _open_text(path, newline=None) as f:
+            for n, line in enumerate(f, 1):
+                yield n, line.rstrip("\r\n")
+    elif fmt == "jsonl":
+        with _open_text(path, newline=None) as f:
+            for n, line in enumerate(f, 1):
+                try:
+                    obj = json.loads(line)
+                except json.JSONDecodeError as e:
+                    raise InputError(f"{name}: line {n}: broken JSON: {e.msg}") from e
+                if not isinstance(obj, dict):
+                    raise InputError(f"{name}: line {n}: expected a JSON object, got {type(obj).__name__}")
+                if text_column not in obj:
+                    raise InputError(f"{name}: line {n}: no {text_column!r} field")
+                text = obj[text_column]
+                if not isinstance(text, str):
+                    raise InputError(
+                        f"{name}: line {n}: field {text_column!r} is {type(text).__name__}, expected a string"
+                    )
+                yield obj.get(id_column, n), text
+    elif fmt in ("csv", "tsv"):
+        with _open_text(path, newline="") as f:
+            reader = csv.reader(f, delimiter="," if fmt == "csv" else "\t")
+            try:
+                header = next(reader, None)
+                if header is None:
+                    raise InputError(f"{name}: line 1: empty file, expected a header row")
+                if text_column not in header:
+                    raise InputError(
+                        f"{name}: line 1: no {text_column!r} column (columns: {', '.join(header)})"
+                    )
+                ti = header.index(text_column)
+                ii = header.index(id_column) if id_column in header else None
+                for n, row in enumerate(reader, 1):
+                    if not row:  # csv yields [] for a blank line; it is still a row of input
+                        yield n, ""
+                        continue
+                    if ti >= len(row):
+                        raise InputError(
+                            f"{name}: line {reader.line_num}: {len(row)} fields, no {text_column!r} value"
+                        )
+                    rid = row[ii] if ii is not None and ii < len(row) else n
+                    yield rid, row[ti]
+            except csv.Error as e:
+                raise InputError(f"{name}: line {reader.line_num}: {e}") from e
+    else:
+        raise InputError(f"{name}: unknown format {fmt!r}")
+
+
+def detect_format(path: str, fmt: str | None) -> str:
+    if fmt:
+        return fmt
+    if path == "-":
+        return "txt"
+    ext = Path(path).suffix.lower()
+    if ext not in FORMATS:
+        raise InputError(
+            f"{path}: unknown file extension {ext or '(none)'!r}; expected one of "
+            f"{', '.join(FORMATS)} (or pass --format)"
+        )
+    return FORMATS[ext]
+
+
+def validate(path: Path, fmt: str, text_column: str, id_column: str, label: str) -> tuple[int, int]:
+    """First pass: (row count, invalid UTF-8 sequences). Raises InputError on bad input."""
+    _bad_bytes[0] = 0
+    rows = sum(1 for _ in read_rows(path, fmt, text_column, id_column, label))
+    return rows, _bad_bytes[0]
+
+
+def _batched(it, n):
+    chunk = []
+    for x in it:
+        chunk.append(x)
+        if len(chunk) == n:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def score_file(clf, path: Path, fmt: str, out: IO[str], *, text_column: str = "text",
+               id_column: str = "id", batch_size: int = 64, total: int | None = None,
+               label: str | None = None) -> int:
+    """Second pass: score every row and write one JSONL line per row, in input order."""
+    from tqdm import tqdm
+
+    written = 0
+    bar = tqdm(total=total, unit="text", file=sys.stderr, disable=not sys.stderr.isatty())
+    for chunk in _batched(read_rows(path, fmt, text_column, id_column, label), CHUNK):
+        results = clf.score([t for _, t in chunk], batch_size=batch_size)
+        for (rid, _), res in zip(chunk, results, strict=True):
+            out.write(json.dumps({"id": rid, **res.to_dict()}, ensure_ascii=False) + "\n")
+        written += len(chunk)
+        bar.update(len(chunk))
+    bar.close()
+    return written
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="veguard score", description=__doc__.split("\n\n")[0])
+    p.add_argument("texts", nargs="*", help="texts to score (one JSON object printed per text)")
+    p.add_argument("--input", "-i", help="JSONL, CSV, TSV or text file (by extension), or - for stdin")
+    p.add_argument("--output", "-o", help="JSONL output file (default: stdout)")
+    p.add_argument("--text-column", default="text", help="column/field holding the text")
+    p.add_argument("--id-column", default="id", help="column/field copied to the output `id`")
+    p.add_argument("--model", help="model directory (default: $VEGUARD_MODEL or the shipped model)")
+    p.add_argument("--batch-size", type=int, default=64, help="texts per model batch")
+    p.add_argument("--format", choices=sorted(set(FORMATS.values())),
+                   help="input format, overriding the extension (stdin defaults to txt)")
+    return p
+
+
+def _load(model: str | None):
+    from veguard.modeling import Classifier, ModelNotFoundError
+
+    try:
+        return Classifier.load(model)
+    except ModelNotFoundError:
+        raise
+    except ValueError as e:  # a broken veguard.json / thresholds.json: one line, exit 2
+        raise InputError(str(e)) from e
+
+
+def _run(args: argparse.Namespace) -> int:
+    if args.batch_size < 1:
+        raise InputError(f"--batch-size must be at least 1, got {args.batch_size}")
+    if args.texts and args.input:
+        raise InputError("give texts or --input, not both")
+    if not args.texts and not args.input:
+        raise InputError("nothing to score: give texts or --input FILE")
+    if args.texts:
+        clf = _load(args.model)
+        for res in clf.score(list(args.texts), batch_size=args.batch_size):
+            print(json.dumps(res.to_dict(), ensure_ascii=False))
+        return 0
+
+    fmt = detect_format(args.input, args.format)
+    with tempfile.TemporaryDirectory(prefix="veguard-score-") as tmp:
+        if args.input == "-":
+            path, label = Path(tmp) / "stdin", "<stdin>"
+            with open(path, "wb") as f:
+                shutil.copyfileobj(sys.stdin.buffer, f)
+        else:
+            path, label = Path(args.input), args.input
+            if not path.is_file():
+                raise InputError(f"{label}: cannot read: no such file")
+        if args.output and not Path(args.output).resolve().parent.is_dir():
+            raise InputError(f"{args.output}: cannot write: its directory does not exist")
+        rows, bad = validate(path, fmt, args.text_column, args.id_column, label)
+        if bad:
+            print(f"veguard score: warning: {label}: {bad} invalid UTF-8 byte sequence(s) "
+                  "replaced with U+FFFD", file=sys.stderr)
+        clf = _load(args.model)
+        kw = dict(text_column=args.text_column, id_column=args.id_column,
+                  batch_size=args.batch_size, total=rows, label=label)
+        if not args.output:
+            score_file(clf, path, fmt, sys.stdout, **kw)
+            return 0
+        out = Path(args.output)
+        fd, tmp_out = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent or ".")
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                score_file(clf, path, fmt, f, **kw)
+            os.replace(tmp_out, out)
+        except BaseException:
+            Path(tmp_out).unlink(missing_ok=True)
+            raise
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    from veguard.modeling import ModelNotFoundError
+
+    try:
+        return _run(args)
+    except (InputError, ModelNotFoundError) as e:
+        print(f"veguard score: error: {e}", file=sys.stderr)
+        return 2
+    except BrokenPipeError:  # `veguard score ... | head`
+        return 0
