@@ -17,8 +17,17 @@ from pathlib import Path
 
 from veguard.evaluation.suites import DEFAULT_SUITES_DIR, SuiteError, discover
 
-DEFAULT_BASELINE = Path("models/tfidf-reference")
-DEFAULT_REPORTS = Path("eval/reports")
+REPO_ROOT = Path(__file__).resolve().parents[3]
+
+
+def repo_path(rel: str) -> Path:
+    """`rel` under the working directory when it exists there, else under the repository
+    root, so `veguard eval` works from the checkout root and from elsewhere alike."""
+    here = Path(rel)
+    return here if here.exists() or not (REPO_ROOT / rel).exists() else REPO_ROOT / rel
+
+
+DEFAULT_BASELINE = "models/tfidf-reference"
 
 
 def load_model(path: str | None):
@@ -37,8 +46,8 @@ def _parser() -> argparse.ArgumentParser:
                    help=f"baseline model directory, or 'none' (default: {DEFAULT_BASELINE} if present)")
     p.add_argument("--out", metavar="DIR", help="output directory (default: eval/reports/<model>)")
     p.add_argument("--list", action="store_true", help="list the suites and exit")
-    p.add_argument("--suites-dir", default=str(DEFAULT_SUITES_DIR), metavar="DIR",
-                   help="where suite specs live (default: %(default)s)")
+    p.add_argument("--suites-dir", default=None, metavar="DIR",
+                   help=f"where suite specs live (default: {DEFAULT_SUITES_DIR})")
     return p
 
 
@@ -65,7 +74,7 @@ def write_reports(results: dict, out_dir: Path) -> list[Path]:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        suites = discover(args.suites_dir)
+        suites = discover(args.suites_dir or repo_path(str(DEFAULT_SUITES_DIR)))
     except SuiteError as e:
         print(f"veguard eval: {e}", file=sys.stderr)
         return 2
@@ -85,8 +94,8 @@ def main(argv: list[str] | None = None) -> int:
     from veguard.evaluation.runner import evaluate, stderr_log
 
     baseline = args.baseline
-    if baseline is None and DEFAULT_BASELINE.is_dir():
-        baseline = str(DEFAULT_BASELINE)
+    if baseline is None and repo_path(DEFAULT_BASELINE).is_dir():
+        baseline = str(repo_path(DEFAULT_BASELINE))
     try:
         models = {"model": load_model(args.model)}
         paths = {"model": args.model or "shipped default"}
@@ -102,7 +111,8 @@ def main(argv: list[str] | None = None) -> int:
     except SuiteError as e:
         print(f"veguard eval: {e}", file=sys.stderr)
         return 2
-    out_dir = Path(args.out) if args.out else DEFAULT_REPORTS / _safe_dirname(models["model"].name)
+    out_dir = (Path(args.out) if args.out
+               else repo_path("eval") / "reports" / _safe_dirname(models["model"].name))
     for path in write_reports(results, out_dir):
         print(f"wrote {path}")
     from veguard.evaluation.report import render_headline
