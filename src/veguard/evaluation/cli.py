@@ -11,6 +11,7 @@ Exit status: 0 done, 2 bad arguments or suite specs, 1 a model could not be load
 from __future__ import annotations
 
 import argparse
+import json
 import re
 import sys
 from pathlib import Path
@@ -59,9 +60,12 @@ def write_reports(results: dict, out_dir: Path) -> list[Path]:
     """results.json first, then the renderings of it. Returns the paths written."""
     from veguard.evaluation.html_report import render_html
     from veguard.evaluation.report import render_headline, render_markdown
-    from veguard.evaluation.runner import write_results
+    from veguard.evaluation.runner import dumps, write_results
 
     paths = [write_results(results, out_dir)]
+    # Render from the JSON as written (sorted keys), so a report re-rendered later from
+    # results.json is identical to this one.
+    results = json.loads(dumps(results))
     for name, text in (("report.md", render_markdown(results)),
                        ("report.html", render_html(results)),
                        ("headline.md", render_headline(results))):
@@ -115,9 +119,7 @@ def main(argv: list[str] | None = None) -> int:
                else repo_path("eval") / "reports" / _safe_dirname(models["model"].name))
     for path in write_reports(results, out_dir):
         print(f"wrote {path}")
-    from veguard.evaluation.report import render_headline
-
-    print(render_headline(results), end="")
+    print((out_dir / "headline.md").read_text(encoding="utf-8"), end="")
     return 0
 
 

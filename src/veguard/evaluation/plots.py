@@ -16,6 +16,8 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
+from veguard.evaluation.report import ordered  # noqa: E402
+
 COLORS = {"model": "#1f5fa8", "baseline": "#c0641e"}
 
 
@@ -32,7 +34,7 @@ def _png(fig) -> bytes:
 
 
 def pr_curves(results: dict, suite: dict) -> bytes | None:
-    cats = list(next(iter(suite["by_model"].values()))["all"])
+    cats = ordered(next(iter(suite["by_model"].values()))["all"])
     fig, axes = plt.subplots(1, len(cats), figsize=(3.2 * len(cats), 3.2), squeeze=False)
     drew = False
     for ax, c in zip(axes[0], cats):
@@ -53,7 +55,7 @@ def pr_curves(results: dict, suite: dict) -> bytes | None:
 
 
 def reliability(results: dict, suite: dict) -> bytes | None:
-    cats = list(next(iter(suite["by_model"].values())))
+    cats = ordered(next(iter(suite["by_model"].values())))
     if not any("reliability" in v for b in suite["by_model"].values() for v in b.values()):
         return None
     fig, axes = plt.subplots(1, len(cats), figsize=(3.2 * len(cats), 3.2), squeeze=False)

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import html
 
+from veguard.taxonomy import CATEGORIES
+
 Block = tuple  # ("h1"|"h2"|"h3"|"p"|"alert", text) | ("table", headers, rows) | ("list", items)
 #              | ("plot", kind, suite_name)
 
@@ -49,6 +51,12 @@ def _cols(results: dict, metric: str) -> list[str]:
     return [f"{metric} ({n})" for n in _names(results).values()]
 
 
+def ordered(keys) -> list[str]:
+    """Categories in taxonomy order (results.json sorts its keys), any others after, sorted."""
+    keys = list(keys)
+    return [c for c in CATEGORIES if c in keys] + sorted(k for k in keys if k not in CATEGORIES)
+
+
 def _get(d: dict | None, *keys):
     for k in keys:
         if not isinstance(d, dict) or k not in d:
@@ -66,7 +74,7 @@ def _corpus(results: dict, name: str, s: dict) -> list[Block]:
                      f"{', '.join(s['sources'])}. Unknown labels are excluded per category."))
     out.append(("plot", "pr_curves", name))
     first = s["by_model"][roles[0]]
-    cats = list(first["all"])
+    cats = ordered(first["all"])
     for op in ("review", "auto"):
         if not any(op in first["all"][c] for c in cats):
             continue
@@ -130,7 +138,7 @@ def _robustness(results: dict, name: str, s: dict) -> list[Block]:
     out.append(("p", f"{s['n_cases']} violating cases of suite '{s['source']}', perturbed with "
                      f"seed {s['seed']}. Accuracy = share still flagged, on the cases each "
                      "perturbation changed; drop = clean minus perturbed."))
-    perts = list(s["by_model"][roles[0]]["perturbations"])
+    perts = s.get("perturbations") or sorted(s["by_model"][roles[0]]["perturbations"])
     headers = ["perturbation", "changed"]
     for metric in ("clean", "perturbed", "drop"):
         headers += _cols(results, metric)
@@ -198,7 +206,7 @@ def _calibration(results: dict, name: str, s: dict) -> list[Block]:
                      "labels excluded per category."))
     out.append(("table", ["category", "n", *_cols(results, "ECE")],
                 [[c, fmt(first[c]["n"]), *[fmt(s["by_model"][r][c].get("ece")) for r in roles]]
-                 for c in first]))
+                 for c in ordered(first)]))
     out.append(("plot", "reliability", name))
     return out
 
@@ -276,7 +284,7 @@ def headline_rows(results: dict) -> list[list[str]]:
     """[label, model value, baseline value?] rows for the model card's summary table."""
     roles, rows = _roles(results), []
     if (s := _first(results, "corpus")) is not None:
-        cats = list(s["by_model"][roles[0]]["all"])
+        cats = ordered(s["by_model"][roles[0]]["all"])
         for c in cats:
             rows.append([f"corpus test F1 at review: {c}",
                          *[fmt(_get(s["by_model"][r], "all", c, "review", "f1")) for r in roles]])

@@ -166,7 +166,7 @@ def run_robustness(suite: Suite, run: Run) -> dict:
     variants = {p: [(c, perturb(p, c["text"], o["seed"], c["id"])) for c in cases]
                 for p in o["perturbations"]}
     out: dict = {"source": src.name, "n_cases": len(cases), "seed": o["seed"], "examples": {},
-                 "by_model": {}}
+                 "perturbations": list(o["perturbations"]), "by_model": {}}
     for p, pairs in variants.items():
         changed = [(c, t) for c, t in pairs if t != c["text"]]
         out["examples"][p] = [{"id": c["id"], "text": t} for c, t in changed[: o["examples"]]]
