@@ -131,11 +131,17 @@ def test_suite_texts_are_excluded_from_train_and_validation(tmp_path):
     assert len(df2) == len(df) - 3
 
 
-def test_suite_without_text_column_is_an_error(tmp_path):
-    (tmp_path / "bad.csv").write_text("prompt\nhello\n")
+def test_suite_templates_expanded_and_other_csvs_skipped(tmp_path):
+    (tmp_path / "terms.csv").write_text("term,group\nMuslim,muslims\nShia,shia\n")
+    (tmp_path / "templates.csv").write_text("template_id,template,label\nt1,I am {term}.,0\n")
+    assert suite_texts(tmp_path) == {"i am muslim.", "i am shia."}
+    assert suite_texts(tmp_path / "absent") == set()
+
+
+def test_unparsable_suite_is_an_error(tmp_path):
+    (tmp_path / "bad.csv").write_bytes(b"text\n\xff\xfe bad bytes\n")
     with pytest.raises(DataError, match="bad.csv"):
         suite_texts(tmp_path)
-    assert suite_texts(tmp_path / "absent") == set()
 
 
 # ------------------------------------------------------------------ synthetic and decisions

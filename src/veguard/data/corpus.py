@@ -31,25 +31,36 @@ CONTRAST_SEED = 13
 
 
 def suite_texts(root: str | Path = "eval/suites") -> set[str]:
-    """Normalised, case-folded `text` values of every CSV under `root` (recursively).
+    """Normalised, case-folded texts of the evaluation suites under `root` (recursively).
 
-    A missing folder gives an empty set (the suites may not exist yet); a CSV without a
-    `text` column is an error naming the file.
+    Texts come from every CSV with a `text` column, and from template CSVs (a `template`
+    column with a `{term}` slot) expanded with every `term` of the `terms.csv` beside them
+    (the identity suite). Other CSVs (e.g. the term list itself) hold no texts and are
+    skipped. A missing folder gives an empty set; an unparsable CSV is an error naming it.
     """
     root = Path(root)
     texts: set[str] = set()
     if not root.is_dir():
         return texts
     for path in sorted(root.rglob("*.csv")):
-        try:
-            df = pd.read_csv(path, dtype=str, keep_default_na=False)
-        except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
-            raise DataError(f"{path}: cannot parse suite: {exc}") from exc
-        if "text" not in df.columns:
-            raise DataError(f"{path}: suite has no 'text' column")
-        texts.update(dedup_key(normalize(t)) for t in df["text"])
+        df = _read_suite_csv(path)
+        if "text" in df.columns:
+            texts.update(dedup_key(normalize(t)) for t in df["text"])
+        elif "template" in df.columns and (path.parent / "terms.csv").is_file():
+            terms = _read_suite_csv(path.parent / "terms.csv")
+            if "term" not in terms.columns:
+                raise DataError(f"{path.parent / 'terms.csv'}: no 'term' column")
+            texts.update(dedup_key(normalize(t.replace("{term}", term)))
+                         for t in df["template"] for term in terms["term"])
     texts.discard("")
     return texts
+
+
+def _read_suite_csv(path: Path) -> pd.DataFrame:
+    try:
+        return pd.read_csv(path, dtype=str, keep_default_na=False)
+    except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
+        raise DataError(f"{path}: cannot parse suite: {exc}") from exc
 
 
 def load_corpus(path: str | Path | None = None) -> pd.DataFrame:
