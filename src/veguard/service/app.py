@@ -18,9 +18,10 @@ import time
 from collections.abc import Callable
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, HTTPException, Request
+from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from veguard.service.auth import KeyRing
 from veguard.service.batching import MicroBatcher
@@ -143,16 +144,20 @@ def _install_error_handlers(app: FastAPI) -> None:
         names = ", ".join(dict.fromkeys(f["field"] for f in fields))
         return error_response(422, "invalid_request", f"invalid field(s): {names}", fields)
 
-    @app.exception_handler(HTTPException)
-    async def _http(request: Request, exc: HTTPException):
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException):
         kind = {401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
                 409: "conflict", 413: "payload_too_large", 503: "unavailable"}.get(
             exc.status_code, "error")
+        detail = str(exc.detail)
+        if exc.status_code == 400 and detail == "There was an error parsing the body":
+            detail = "body is not valid JSON (or not UTF-8)"
+            kind = "invalid_json"
         if request.url.path.startswith("/review"):
             from veguard.service.routes.web import error_page
 
-            return error_page(exc.status_code, str(exc.detail))
-        return error_response(exc.status_code, kind, str(exc.detail),
+            return error_page(exc.status_code, detail)
+        return error_response(exc.status_code, kind, detail,
                               headers=getattr(exc, "headers", None))
 
     @app.exception_handler(QueueError)
