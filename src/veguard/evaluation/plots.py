@@ -14,9 +14,9 @@ import io
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.pyplot as plt
 
-from veguard.evaluation.report import ordered  # noqa: E402
+from veguard.evaluation.report import ordered
 
 COLORS = {"model": "#1f5fa8", "baseline": "#c0641e"}
 

@@ -70,8 +70,8 @@ def _get(d: dict | None, *keys):
 
 def _corpus(results: dict, name: str, s: dict) -> list[Block]:
     roles, out = _roles(results), []
-    out.append(("p", f"{s['n_rows']} rows from {len(s['sources'])} source(s): "
-                     f"{', '.join(s['sources'])}. Unknown labels are excluded per category."))
+    out.append(("p", (f"{s['n_rows']} rows from {len(s['sources'])} source(s): "
+                     f"{', '.join(s['sources'])}. Unknown labels are excluded per category.")))
     out.append(("plot", "pr_curves", name))
     first = s["by_model"][roles[0]]
     cats = ordered(first["all"])
@@ -100,8 +100,8 @@ def _corpus(results: dict, name: str, s: dict) -> list[Block]:
 def _functional(results: dict, name: str, s: dict) -> list[Block]:
     roles, names, out = _roles(results), _names(results), []
     bm = s["by_model"]
-    out.append(("p", f"{s['n_cases']} cases; prediction = flagged. A slice of "
-                     f"'{s['failure_slice']}' below {pct(s['min_accuracy'])} is a named failure."))
+    out.append(("p", (f"{s['n_cases']} cases; prediction = flagged. A slice of "
+                     f"'{s['failure_slice']}' below {pct(s['min_accuracy'])} is a named failure.")))
     out.append(("table", ["", *_cols(results, "accuracy")],
                 [["overall", *[pct(bm[r]["overall"]["accuracy"]) for r in roles]]]))
     for r in roles:
@@ -135,9 +135,9 @@ def _functional(results: dict, name: str, s: dict) -> list[Block]:
 
 def _robustness(results: dict, name: str, s: dict) -> list[Block]:
     roles, out = _roles(results), []
-    out.append(("p", f"{s['n_cases']} violating cases of suite '{s['source']}', perturbed with "
+    out.append(("p", (f"{s['n_cases']} violating cases of suite '{s['source']}', perturbed with "
                      f"seed {s['seed']}. Accuracy = share still flagged, on the cases each "
-                     "perturbation changed; drop = clean minus perturbed."))
+                     "perturbation changed; drop = clean minus perturbed.")))
     perts = s.get("perturbations") or sorted(s["by_model"][roles[0]]["perturbations"])
     headers = ["perturbation", "changed"]
     for metric in ("clean", "perturbed", "drop"):
@@ -175,9 +175,9 @@ def _bias_table(results: dict, blocks: dict) -> Block:
 def _identity(results: dict, name: str, s: dict) -> list[Block]:
     roles, out = _roles(results), []
     bm = s["by_model"]
-    out.append(("p", f"{s['n_cases']} template cases ({len(s['terms'])} terms). FPR = share of "
+    out.append(("p", (f"{s['n_cases']} template cases ({len(s['terms'])} terms). FPR = share of "
                      "label-0 cases flagged; AUCs (Borkan et al. 2019) use the highest flagging "
-                     "score; background = all other terms' cases."))
+                     "score; background = all other terms' cases.")))
     out.append(("plot", "identity_fpr", name))
     out.append(("h3", "Templates"))
     out.append(("table", ["", *_cols(results, "overall FPR")],
@@ -193,8 +193,8 @@ def _identity(results: dict, name: str, s: dict) -> list[Block]:
     if "skipped" in corpus:
         out.append(("p", f"Skipped: {corpus['skipped']}"))
     else:
-        out.append(("p", f"{corpus['n']} labelled rows; a term counts when it appears as a "
-                         "whole word (any case). Labels: any flagging category positive."))
+        out.append(("p", (f"{corpus['n']} labelled rows; a term counts when it appears as a "
+                         "whole word (any case). Labels: any flagging category positive.")))
         out.append(_bias_table(results, {r: bm[r]["corpus"] for r in roles}))
     return out
 
@@ -202,8 +202,8 @@ def _identity(results: dict, name: str, s: dict) -> list[Block]:
 def _calibration(results: dict, name: str, s: dict) -> list[Block]:
     roles, out = _roles(results), []
     first = s["by_model"][roles[0]]
-    out.append(("p", f"{s['n_rows']} corpus rows, {s['bins']} equal-width bins; unknown "
-                     "labels excluded per category."))
+    out.append(("p", (f"{s['n_rows']} corpus rows, {s['bins']} equal-width bins; unknown "
+                     "labels excluded per category.")))
     out.append(("table", ["category", "n", *_cols(results, "ECE")],
                 [[c, fmt(first[c]["n"]), *[fmt(s["by_model"][r][c].get("ece")) for r in roles]]
                  for c in ordered(first)]))

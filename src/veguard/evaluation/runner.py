@@ -100,7 +100,7 @@ class Run:
 def run_corpus(suite: Suite, run: Run) -> dict:
     df = run.corpus(suite.corpus)
     cats, ops, want = suite.options["categories"], suite.options["operating_points"], suite.metrics
-    out = {"n_rows": int(len(df)), "sources": sorted(df["source"].unique().tolist()),
+    out = {"n_rows": len(df), "sources": sorted(df["source"].unique().tolist()),
            "by_model": {}}
     for role, scorer in run.scorers.items():
         results = scorer.score(df["text"].tolist())
@@ -219,9 +219,8 @@ def run_identity(suite: Suite, run: Run) -> dict:
     for role, scorer in run.scorers.items():
         res = scorer.score(c["text"] for c in cases)
         s, f = [flag_score(r) for r in res], [int(r.flagged) for r in res]
-        tmpl = {t: _bias_block(y, s, f, [c["term"] == t for c in cases], want) for t in terms}
-        for t in tmpl:
-            tmpl[t]["group"] = terms[t]
+        tmpl = {t: {**_bias_block(y, s, f, [c["term"] == t for c in cases], want), "group": g}
+                for t, g in terms.items()}
         groups = {}
         for g in sorted(set(terms.values())):
             groups[g] = _bias_block(y, s, f, [c["group"] == g for c in cases], ("fpr",))
@@ -248,7 +247,7 @@ def run_identity(suite: Suite, run: Run) -> dict:
 def run_calibration(suite: Suite, run: Run) -> dict:
     df = run.corpus(suite.corpus)
     bins, want = suite.options["bins"], suite.metrics
-    out: dict = {"n_rows": int(len(df)), "bins": bins, "by_model": {}}
+    out: dict = {"n_rows": len(df), "bins": bins, "by_model": {}}
     for role, scorer in run.scorers.items():
         results = scorer.score(df["text"].tolist())
         block = {}

@@ -1,0 +1,74 @@
+"""The no-overlap rule: no evaluation-suite text may appear in the training inputs.
+
+Suite texts are the functional cases and the identity templates filled with every term, read
+through the evaluation suite loader itself (so the test sees exactly what `veguard eval`
+scores). Training inputs are every synthetic text (`load_synthetic`) and, when the corpus
+has been built, its train and validation rows. Texts are compared after `normalize()` and
+case-folding. The suite and synthetic files must exist and be non-empty, so this test cannot
+pass by finding nothing to compare.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from veguard.data.normalize import normalize
+from veguard.evaluation.suites import discover, load_functional_cases, load_identity_cases
+
+ROOT = Path(__file__).resolve().parents[1]
+SUITES_DIR = ROOT / "eval" / "suites"
+CORPUS = ROOT / "data" / "processed" / "corpus.parquet"
+
+
+def _key(text: str) -> str:
+    return normalize(text).casefold()
+
+
+@pytest.fixture(scope="module")
+def suite_texts() -> dict[str, str]:
+    """{normalised key: "suite:case id"} for every functional and identity case."""
+    suites = discover(SUITES_DIR)
+    out: dict[str, str] = {}
+    kinds = {s.kind for s in suites.values()}
+    assert {"functional", "identity"} <= kinds, f"{SUITES_DIR}: functional/identity specs missing"
+    for suite in suites.values():
+        if suite.kind == "functional":
+            cases = load_functional_cases(suite)  # raises on a missing or empty file
+        elif suite.kind == "identity":
+            cases, terms = load_identity_cases(suite)
+            assert terms, f"{suite.file('terms')} has no terms"
+        else:
+            continue
+        assert cases, f"{suite.path}: no cases"
+        out.update({_key(c["text"]): f"{suite.name}:{c['id']}" for c in cases})
+    assert len(out) > 100, f"only {len(out)} suite texts: are the suite files complete?"
+    return out
+
+
+def _overlap(suite_texts: dict[str, str], rows) -> list[str]:
+    """Messages for each (text, where) row whose text is a suite text."""
+    return sorted({f"{suite_texts[_key(t)]} appears in {where}" for t, where in rows
+                   if _key(t) in suite_texts})
+
+
+def test_suite_texts_not_in_synthetic_data(suite_texts):
+    from veguard.data.synthetic import load_synthetic
+
+    rows = load_synthetic(ROOT / "data" / "synthetic")
+    assert rows, "data/synthetic/*.jsonl holds no rows"
+    clashes = _overlap(suite_texts, ((r["text"], f"data/synthetic {r.get('file', '')} {r.get('id', '')}")
+                                     for r in rows))
+    assert not clashes, "\n".join(clashes[:20])
+
+
+@pytest.mark.skipif(not CORPUS.exists(), reason="corpus not built (CI builds it before tests)")
+def test_suite_texts_not_in_corpus_train_or_validation(suite_texts):
+    from veguard.data.corpus import load_corpus
+
+    df = load_corpus(CORPUS)
+    train = df[df["split"].isin(["train", "validation"])]
+    assert len(train), f"{CORPUS}: no train/validation rows"
+    clashes = _overlap(suite_texts, zip(train["text"], "corpus " + train["split"] + " row " + train["id"]))
+    assert not clashes, "\n".join(clashes[:20])
