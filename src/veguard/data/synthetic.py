@@ -154,3 +154,25 @@ def count_table(rows: list[dict]) -> dict[tuple[str, int], int]:
         label = int(any(row[name] == 1 for name in FLAGGING_LABELS))
         table[(row["kind"], label)] = table.get((row["kind"], label), 0) + 1
     return table
+
+
+def format_counts(rows: list[dict]) -> str:
+    """A Markdown table of rows per kind and label, one column per file prefix."""
+    prefixes = sorted({row["file"].split("_")[0] for row in rows})
+    lines = ["| kind | label | " + " | ".join(prefixes) + " | total |",
+             "|---|---|" + "---|" * (len(prefixes) + 1)]
+    by_prefix = {p: count_table([r for r in rows if r["file"].split("_")[0] == p])
+                 for p in prefixes}
+    total = count_table(rows)
+    for kind, label in sorted(total, key=lambda k: (-k[1], k[0])):
+        cells = [str(by_prefix[p].get((kind, label), 0)) for p in prefixes]
+        lines.append(f"| {kind} | {label} | " + " | ".join(cells) + f" | {total[(kind, label)]} |")
+    positives = sum(n for (_, label), n in total.items() if label)
+    lines.append(f"\n{len(rows)} rows, {positives} violating ({positives / max(len(rows), 1):.1%}).")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":  # python -m veguard.data.synthetic [root]: print the counts table
+    import sys
+
+    print(format_counts(load_synthetic(sys.argv[1] if len(sys.argv) > 1 else DEFAULT_ROOT)))
