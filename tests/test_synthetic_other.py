@@ -69,13 +69,23 @@ def test_every_violating_pair_has_a_contrast(rows: list[dict]) -> None:
     by_pair: dict[str, list[dict]] = defaultdict(list)
     for row in rows:
         by_pair[row["pair"]].append(row)
-    missing = [pair for pair, members in by_pair.items()
-               if any(_positive(r) or r["kind"] == "offensive_only" for r in members)
-               and not any(not _positive(r) and r["kind"] != "offensive_only" for r in members)]
+    missing = [
+        pair
+        for pair, members in by_pair.items()
+        if any(_positive(r) or r["kind"] == "offensive_only" for r in members)
+        and not any(not _positive(r) and r["kind"] != "offensive_only" for r in members)
+    ]
     assert not missing, missing[:10]
     violating_kinds = {r["kind"] for r in rows if _positive(r) or r["kind"] == "offensive_only"}
-    assert {"glorification", "recruitment", "incitement", "threat", "propaganda",
-            "dehumanisation", "offensive_only"} <= violating_kinds
+    assert {
+        "glorification",
+        "recruitment",
+        "incitement",
+        "threat",
+        "propaganda",
+        "dehumanisation",
+        "offensive_only",
+    } <= violating_kinds
 
 
 def test_style_mix_of_positives(rows: list[dict]) -> None:
@@ -89,8 +99,18 @@ def test_style_mix_of_positives(rows: list[dict]) -> None:
 
 def test_contrast_kinds_cover_the_exclusions(rows: list[dict]) -> None:
     kinds = {row["kind"] for row in rows if not _positive(row)}
-    assert {"reporting", "condemnation", "counter_speech", "analysis", "victim_support",
-            "negation", "neutral_mention", "hyperbole", "gaming", "fiction"} <= kinds
+    assert {
+        "reporting",
+        "condemnation",
+        "counter_speech",
+        "analysis",
+        "victim_support",
+        "negation",
+        "neutral_mention",
+        "hyperbole",
+        "gaming",
+        "fiction",
+    } <= kinds
 
 
 def test_lengths_vary_within_bounds(rows: list[dict]) -> None:
@@ -103,8 +123,22 @@ def test_lengths_vary_within_bounds(rows: list[dict]) -> None:
 
 def test_movements_and_targets_are_covered(rows: list[dict]) -> None:
     ideologies = {row["ideology"] for row in rows if _positive(row)}
-    assert {"white_supremacist", "accelerationist", "eco_fascist", "anti_government", "incel",
-            "none"} <= ideologies
+    assert {
+        "white_supremacist",
+        "accelerationist",
+        "eco_fascist",
+        "anti_government",
+        "incel",
+        "none",
+    } <= ideologies
     targets = {row["target"] for row in rows if row["hate"] == 1}
-    assert {"migrants", "jews", "muslims", "black_people", "women", "lgbtq", "hazara",
-            "roma"} <= targets
+    assert {
+        "migrants",
+        "jews",
+        "muslims",
+        "black_people",
+        "women",
+        "lgbtq",
+        "hazara",
+        "roma",
+    } <= targets
