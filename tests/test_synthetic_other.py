@@ -95,6 +95,9 @@ def test_style_mix_of_positives(rows: list[dict]) -> None:
     # Obfuscated variants are derived from plain ones; they must stay a minority.
     assert 0 < styles["obfuscated"] / total <= 0.25, styles
     assert styles["jargon"] and styles["slang"] and styles["formal"], styles
+    # Benign rows are obfuscated too, or odd spelling alone would teach "violation".
+    benign_obfuscated = sum(row["style"] == "obfuscated" and not _positive(row) for row in rows)
+    assert benign_obfuscated >= 0.3 * styles["obfuscated"], benign_obfuscated
 
 
 def test_contrast_kinds_cover_the_exclusions(rows: list[dict]) -> None:
