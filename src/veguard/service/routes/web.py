@@ -28,13 +28,13 @@ def mount_static(app: FastAPI) -> None:
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
 
 
-def page(name: str, status: int = 200, **context) -> HTMLResponse:
+def page(name: str, http_status: int = 200, **context) -> HTMLResponse:
     html = ENV.get_template(name).render(categories=CATEGORIES, **context)
-    return HTMLResponse(html, status_code=status, headers={"Cache-Control": "no-store"})
+    return HTMLResponse(html, status_code=http_status, headers={"Cache-Control": "no-store"})
 
 
 def error_page(status: int, message: str) -> HTMLResponse:
-    return page("error.html", status=status, status_code=status, message=message)
+    return page("error.html", http_status=status, status_code=status, message=message)
 
 
 def _reviewer(request: Request) -> Principal:
@@ -68,9 +68,9 @@ async def login(request: Request) -> Response:
     token = (await _form(request)).get("token", "").strip()
     principal = request.app.state.keyring.resolve(token)
     if principal is None:
-        return page("login.html", status=401, message="That token is not valid.")
+        return page("login.html", http_status=401, message="That token is not valid.")
     if principal.role not in CAPABILITIES["review"]:
-        return page("login.html", status=403, message="That key is not a reviewer key.")
+        return page("login.html", http_status=403, message="That key is not a reviewer key.")
     resp = RedirectResponse("/review", status_code=303)
     resp.set_cookie(COOKIE, token, httponly=True, samesite="strict", path="/",
                     secure=request.app.state.settings.cookie_secure, max_age=12 * 3600)
