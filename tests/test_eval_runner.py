@@ -215,3 +215,17 @@ def test_bad_case_file_names_line_and_field(tmp_path):
     suites = discover(tmp_path)
     with pytest.raises(SuiteError, match=r"c\.csv:3: field 'label': expected 0 or 1"):
         evaluate(suites, ["functional"], {"model": FakeClassifier()})
+
+
+def test_cli_with_a_real_tiny_model(tiny_model_dir, tmp_path):
+    """The real Classifier (a tiny random transformer from conftest) through the CLI's own
+    loader: checks the runner relies only on the public Classifier surface."""
+    out = tmp_path / "tiny"
+    rc = eval_cli.main(["--suites-dir", str(SUITES), "--model", str(tiny_model_dir),
+                        "--baseline", "none", "--out", str(out), "--suite", "functional",
+                        "calibration"])
+    assert rc == 0
+    res = json.loads((out / "results.json").read_text(encoding="utf-8"))
+    assert set(res["models"]) == {"model"}
+    assert res["suites"]["functional"]["by_model"]["model"]["overall"]["n"] == 12
+    assert res["suites"]["calibration"]["by_model"]["model"]["hate"]["n"] == 6
