@@ -133,6 +133,14 @@ def make_contrasts(
 _LEET = {"a": "4", "e": "3", "i": "1", "o": "0", "s": "5", "t": "7"}
 _HOMOGLYPH = {"a": "а", "e": "е", "o": "о", "p": "р", "c": "с", "x": "х", "i": "і"}
 OBFUSCATIONS: tuple[str, ...] = ("leet", "spacing", "dots", "homoglyph", "emoji")
+# Word stems a keyword filter would watch for; `obfuscate` disguises these first.
+_CHARGED: tuple[str, ...] = (
+    "kill", "bomb", "attack", "state", "brother", "join", "fight", "shoot", "blood", "dead",
+    "jihad", "caliph", "khilaf", "martyr", "shaheed", "isis", "isk", "taliban", "ttp", "shabaab",
+    "shia", "rafid", "kafir", "kuffar", "hijrah", "mujahid", "crusader", "apostate", "murtad",
+    "dawla", "gun", "explos", "target", "massacre", "slaughter", "hero", "legend", "burn",
+    "khorasan", "khurasan", "jew", "christian", "hazara", "yazidi", "sikh", "sufi", "army",
+)
 _EMOJI = {"bomb": "💣", "gun": "🔫", "fire": "🔥", "kill": "🔪", "blood": "🩸", "dead": "💀"}
 
 
@@ -140,17 +148,23 @@ def obfuscate(text: str, method: str, seed: int = 0) -> str:
     """Spell-obfuscate the longer words of `text` the way evaders do; deterministic.
 
     >>> obfuscate("join the state", "spacing")
-    'join the s t a t e'
+    'j o i n the s t a t e'
     """
     if method not in OBFUSCATIONS:
         raise ValueError(f"unknown obfuscation {method!r}; expected one of {OBFUSCATIONS}")
     rng = _rng(seed, method, text)
     words = text.split(" ")
+    # Evaders disguise the few words a filter would catch, not every word: up to three
+    # charged words, else up to two of the longer ones (short words stay readable).
+    cores = [w.strip(".,!?;:'\"").lower() for w in words]
+    charged = [i for i, c in enumerate(cores) if len(c) >= 3 and c.startswith(_CHARGED)]
+    longer = [i for i, c in enumerate(cores) if len(c) >= 4]
+    pool, k = (charged, 3) if charged else (longer, 2)
+    chosen = set(rng.sample(pool, k=min(k, len(pool))))
     out = []
-    for word in words:
+    for i, word in enumerate(words):
         core = word.strip(".,!?;:'\"")
-        # Short words stay readable; evaders disguise the words a filter would catch.
-        if len(core) < 4 or rng.random() < 0.35:
+        if i not in chosen:
             out.append(word)
             continue
         if method == "leet":
