@@ -12,8 +12,13 @@ import pytest
 from veguard.data import cli
 from veguard.data.corpus import adapt_synthetic, build_corpus, load_corpus, suite_texts
 from veguard.data.decisions import read_decisions
-from veguard.data.dedup import (assign_splits, dedup_key, near_duplicate_pairs,
-                                resolve_duplicates, split_of)
+from veguard.data.dedup import (
+    assign_splits,
+    dedup_key,
+    near_duplicate_pairs,
+    resolve_duplicates,
+    split_of,
+)
 from veguard.data.sources import DataError
 from veguard.taxonomy import SPLITS
 
@@ -68,7 +73,7 @@ def test_conflict_across_sources_priority_source_wins():
 def test_minimal_pairs_survive_near_dedup():
     a = LONG + " 🔪"
     b = LONG + " 👏"
-    kept, near, _ = resolve([row(a, source="hatemoji_build", hate=1, group="p1"),
+    kept, _near, _ = resolve([row(a, source="hatemoji_build", hate=1, group="p1"),
                              row(b, source="hatemoji_build", hate=0, group="p1")])
     assert len(kept) == 2 and {r["hate"] for r in kept} == {0, 1}
 

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from veguard.data.dedup import assign_splits, dedup_key, near_duplicate_pairs, resolve_duplicates
 from veguard.data.decisions import read_decisions
+from veguard.data.dedup import assign_splits, dedup_key, near_duplicate_pairs, resolve_duplicates
 from veguard.data.normalize import normalize
 from veguard.data.sources import SOURCES, DataError
 from veguard.taxonomy import CATEGORIES, CONTEXTS, SPLITS
@@ -74,8 +74,8 @@ def load_corpus(path: str | Path | None = None) -> pd.DataFrame:
 def _synthetic_rows(root: Path, notes: list[str]) -> list[dict]:
     """Synthetic + contrast rows in raw-schema form, or none (with a note) if unavailable."""
     try:
-        from veguard.data.synthetic import load_synthetic
         from veguard.data.augment import make_contrasts
+        from veguard.data.synthetic import load_synthetic
     except ImportError as exc:
         notes.append(f"synthetic data skipped: {exc}")
         return []

@@ -26,11 +26,11 @@ def render_datacard(df: pd.DataFrame, stats: dict, command: str) -> str:
         "behind each label mapping: [DATASETS.md](DATASETS.md). Labels: 1 positive, 0 negative,",
         "-1 unknown (the source says nothing; training masks it).",
         "",
-        f"**{len(df)} rows** after normalisation, deduplication and suite exclusion. "
+        (f"**{len(df)} rows** after normalisation, deduplication and suite exclusion. "
         f"Build time {stats['seconds']['total']:.1f} s "
         f"(read+normalise {stats['seconds']['read+normalise']:.1f} s, dedup+split "
         f"{stats['seconds']['dedup+split']:.1f} s) on {platform.machine()} with "
-        "2 shared CPU cores.",
+        "2 shared CPU cores."),
         "",
         "## Rows per source and split",
         "",
@@ -69,7 +69,7 @@ def render_datacard(df: pd.DataFrame, stats: dict, command: str) -> str:
     lines += _table(["what", "count"], [[k, v] for k, v in dups] or [["none", 0]])
     lines += [
         "",
-        f"Splits: 80/10/10 by a stable hash of the connected component of (source group,",
+        "Splits: 80/10/10 by a stable hash of the connected component of (source group,",
         "near-duplicate) links, so no group and no near-duplicate cluster crosses a split.",
         f"Largest component: {stats['largest_component']} rows.",
         f"Evaluation-suite texts checked: {stats['suite_texts']} (matches are removed from train",
