@@ -141,7 +141,7 @@ def help_text() -> str:
 
 
 def _type_name(tp: Any) -> str:
-    return str(tp).replace("typing.", "")
+    return tp.__name__ if isinstance(tp, type) else str(tp).replace("typing.", "")
 
 
 _HINTS: dict[str, Any] | None = None

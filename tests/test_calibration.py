@@ -1,0 +1,121 @@
+"""Calibration: temperature recovery, hand-computed ECE, operating-point selection."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from veguard.calibration import calibrate, ece, fit_temperature, operating_point, sigmoid
+from veguard.taxonomy import CATEGORIES
+from veguard.thresholds import Thresholds
+
+
+def test_fit_temperature_recovers_known_temperature():
+    rng = np.random.default_rng(0)
+    true_logits = rng.normal(0, 2.0, size=20000)
+    labels = (rng.random(20000) < sigmoid(true_logits)).astype(int)
+    # The model is over-confident by a factor of 2.5: logits = 2.5 * true logits.
+    t = fit_temperature(2.5 * true_logits, labels)
+    assert t == pytest.approx(2.5, rel=0.06)
+
+
+def test_fit_temperature_ignores_unknown_labels_and_degenerate_cases():
+    rng = np.random.default_rng(1)
+    z = rng.normal(0, 2.0, size=5000)
+    y = (rng.random(5000) < sigmoid(z / 0.5)).astype(int)
+    y_masked = y.copy()
+    y_masked[:2000] = -1
+    t_all = fit_temperature(z, y)
+    t_masked = fit_temperature(z, y_masked)
+    assert t_all == pytest.approx(0.5, rel=0.1)
+    assert t_masked == pytest.approx(fit_temperature(z[2000:], y[2000:]), rel=1e-4)
+    assert fit_temperature(z, np.zeros(5000, dtype=int)) == 1.0
+    assert fit_temperature(z, np.full(5000, -1)) == 1.0
+
+
+def test_ece_hand_computed():
+    # 15 bins of width 1/15. 0.05 and 0.06 share bin 0; 0.95 and 1.0 share bin 14.
+    probs = np.array([0.05, 0.06, 0.95, 1.0, 0.5])
+    labels = np.array([0, 1, 1, 1, -1])  # the last one is unknown: ignored
+    # bin 0: mean p 0.055, mean y 0.5 -> |0.445| * 2/4 ; bin 14: mean p 0.975, y 1 -> 0.025 * 2/4
+    expected = 0.445 * 0.5 + 0.025 * 0.5
+    assert ece(probs, labels) == pytest.approx(expected)
+
+
+def test_ece_perfect_and_worst():
+    assert ece(np.array([0.0, 1.0]), np.array([0, 1])) == pytest.approx(0.0)
+    assert ece(np.array([0.0, 1.0]), np.array([1, 0])) == pytest.approx(1.0)
+
+
+SCORES = np.array([0.95, 0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2, 0.1])
+LABELS = np.array([1, 1, 0, 1, 1, 0, 1, 0, 0, 0])  # 5 positives
+
+
+def test_review_point_is_highest_threshold_reaching_recall():
+    rp = operating_point(SCORES, LABELS, "recall", 0.8)
+    # recall >= 0.8 needs 4 of 5 positives: first reached at 0.6 (TP 4, FP 1).
+    assert rp["threshold"] == 0.6
+    assert rp["recall"] == pytest.approx(0.8)
+    assert rp["precision"] == pytest.approx(0.8)
+    assert rp["n_positives"] == 5 and rp["n"] == 10 and rp["target"] == "recall>=0.80"
+    assert operating_point(SCORES, LABELS, "recall", 1.0)["threshold"] == 0.4
+
+
+def test_auto_point_is_lowest_threshold_reaching_precision():
+    ap = operating_point(SCORES, LABELS, "precision", 0.75)
+    # precision at 0.9: 1.0, 0.8: 2/3, 0.7: 3/4, 0.6: 4/5, 0.5: 4/6, 0.4: 5/7 -> lowest >= .75 is 0.6
+    assert ap["threshold"] == 0.6
+    assert ap["precision"] == pytest.approx(0.8)
+    assert "note" not in ap
+
+
+def test_auto_point_unreachable_uses_max_precision_with_note():
+    scores = np.array([0.9, 0.8, 0.7, 0.6])
+    labels = np.array([0, 1, 1, 0])  # best precision 2/3 at 0.7
+    ap = operating_point(scores, labels, "precision", 0.95)
+    assert ap["threshold"] == 0.7
+    assert ap["precision"] == pytest.approx(2 / 3)
+    assert "unreachable" in ap["note"]
+
+
+def test_tied_scores_share_one_decision():
+    scores = np.array([0.9, 0.5, 0.5, 0.5, 0.1])
+    labels = np.array([1, 1, 0, 0, 0])
+    rp = operating_point(scores, labels, "recall", 1.0)
+    # All three 0.5 rows go in together: recall 1 at 0.5 with precision 2/4, never 2/3.
+    assert rp["threshold"] == 0.5 and rp["precision"] == pytest.approx(2 / 4)
+
+
+def test_no_positives_falls_back_with_note():
+    rp = operating_point(np.array([0.1, 0.2]), np.array([0, 0]), "recall", 0.9)
+    assert rp["threshold"] == Thresholds.default().review["extremism"]
+    assert "no known positives" in rp["note"]
+
+
+def test_calibrate_writes_loadable_thresholds(tmp_path):
+    rng = np.random.default_rng(2)
+    n = 400
+    labels = (rng.random((n, len(CATEGORIES))) < 0.3).astype(int)
+    logits = (labels * 2 - 1) * 3.0 + rng.normal(0, 2.0, size=labels.shape)
+    labels[:50, 0] = -1
+    th, metrics = calibrate(logits, labels, review_recall=0.9, auto_precision=0.95)
+    th.save(tmp_path / "thresholds.json")
+    back = Thresholds.load(tmp_path / "thresholds.json")
+    for c in CATEGORIES:
+        assert back.review[c] == pytest.approx(th.review[c])
+        assert back.auto[c] >= back.review[c]
+        assert back.temperature[c] > 0
+        rec = back.meta["operating_points"][c]["review"]
+        assert rec["recall"] >= 0.9 and rec["target"] == "recall>=0.90"
+        m = metrics["categories"][c]
+        assert set(m["before"]) >= {"precision", "recall", "f1", "auprc", "ece"}
+        # AUPRC is rank-based: temperature scaling must not change it.
+        assert m["before"]["auprc"] == pytest.approx(m["after"]["auprc"])
+        # Temperature minimises NLL; ECE usually follows. Allow slack for binning noise.
+        assert m["after"]["ece"] <= m["before"]["ece"] + 0.02
+    assert metrics["categories"]["extremism"]["before"]["n"] == n - 50
+
+
+def test_calibrate_rejects_bad_shapes():
+    with pytest.raises(ValueError, match="must both be"):
+        calibrate(np.zeros((3, 2)), np.zeros((3, 2)))
