@@ -43,7 +43,7 @@ def load_frames(path: str | Path = DEFAULT_FRAMES) -> list[dict]:
     for i, frame in enumerate(frames):
         where = f"{path.name}:frames[{i}]"
         if not isinstance(frame, dict):
-            raise ValueError(f"{where}: expected a mapping")
+            raise ValueError(f"{where}: expected a mapping")  # noqa: TRY004 (bad file, not bad call)
         for field in ("id", "kind", "context", "text"):
             if not isinstance(frame.get(field), str) or not frame[field].strip():
                 raise ValueError(f"{where}:{field}: missing or not a string")
