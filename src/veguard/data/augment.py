@@ -72,6 +72,20 @@ def _clean_quote(text: str) -> str:
     return text.strip("\"'“”‘’ ")
 
 
+def _fill(template: str, quote: str) -> str:
+    """Put `quote` into the frame (str.replace, never format(): quotes are hostile text)."""
+    before, after = template.split(QUOTE)
+    closing, rest = after[:1], after[1:]
+    ends = quote[-1:] in ".!?"
+    if not closing:
+        return before + quote
+    if closing in "\"'" and rest.startswith(".") and ends:
+        rest = rest[1:]  # 'government.".' -> 'government."'
+    elif closing in "\"'" and rest[:1] == " " and rest[1:2].isupper() and not ends:
+        quote += "."  # a new sentence follows the quote: end the quoted one
+    return before + quote + closing + rest
+
+
 def _digest(text: str) -> str:
     return hashlib.sha1(text.encode("utf-8")).hexdigest()[:8]
 
@@ -111,7 +125,7 @@ def make_contrasts(
         for frame in rng.sample(frames, k=min(per_row, len(frames))):
             style = row.get("style")
             out.append({
-                "text": frame["text"].replace(QUOTE, quote),  # replace, never format()
+                "text": _fill(frame["text"], quote),
                 "extremism": 0,
                 "violence": 0,
                 "hate": 0,
