@@ -91,7 +91,7 @@ def operating_point(probs: np.ndarray, labels: np.ndarray, metric: str, target: 
     probs, labels = np.asarray(probs, dtype=np.float64), np.asarray(labels)
     known = labels >= 0
     p, y = probs[known], labels[known].astype(np.float64)
-    record: dict = {"target": f"{metric}>={target:.2f}", "n": int(len(y)), "n_positives": int(y.sum())}
+    record: dict = {"target": f"{metric}>={target:.2f}", "n": len(y), "n_positives": int(y.sum())}
     if len(y) == 0 or y.sum() == 0:
         # Nothing to choose on: fall back to the uncalibrated default points and say why.
         default = Thresholds.default()
@@ -131,7 +131,7 @@ def category_metrics(probs: np.ndarray, labels: np.ndarray) -> dict:
     """P/R/F1 at 0.5, AUPRC and ECE on known labels."""
     known = labels >= 0
     p, y = np.asarray(probs, dtype=np.float64)[known], labels[known]
-    out = {"n": int(len(y)), "n_positives": int((y == 1).sum()), **_prf(p, y, 0.5)}
+    out = {"n": len(y), "n_positives": int((y == 1).sum()), **_prf(p, y, 0.5)}
     out["auprc"] = float(average_precision_score(y, p)) if 0 < y.sum() < len(y) else None
     out["ece"] = ece(p, y)
     return out
@@ -178,4 +178,4 @@ def calibrate(
         "targets": {"review_recall": review_recall, "auto_precision": auto_precision},
     }
     th = Thresholds(review=review, auto=auto, temperature=temps, meta=meta)
-    return th, {"n_validation": int(len(labels)), "categories": metrics}
+    return th, {"n_validation": len(labels), "categories": metrics}

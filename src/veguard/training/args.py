@@ -190,9 +190,8 @@ def _coerce(key: str, value: Any, tp: Any, where: str) -> Any:
     elif tp is bool:
         if isinstance(value, bool):
             return value
-    elif tp is str:
-        if isinstance(value, str):
-            return value
+    elif tp is str and isinstance(value, str):
+        return value
     raise ValueError(f"{where}: {key} expects {_type_name(tp)}, got {type(value).__name__} {value!r}")
 
 

@@ -108,7 +108,7 @@ def source_targets(
     if total <= 0:
         raise ValueError("sampling gives an empty epoch (all caps or weights are 0)")
     scale = epoch_size / total if epoch_size else 1.0
-    return {s: int(round(v * scale)) for s, v in raw.items()}
+    return {s: round(v * scale) for s, v in raw.items()}
 
 
 def sample_epoch(df: pd.DataFrame, targets: dict[str, int], rng: np.random.Generator) -> np.ndarray:
@@ -174,7 +174,7 @@ def corpus_summary(train: pd.DataFrame, val: pd.DataFrame) -> dict:
     """Counts recorded in veguard.json's `trained` block."""
     def counts(part: pd.DataFrame) -> dict:
         return {
-            "rows": int(len(part)),
+            "rows": len(part),
             "sources": {str(k): int(v) for k, v in part["source"].value_counts().sort_index().items()},
             "positives": {c: int((part[c] == 1).sum()) for c in CATEGORIES},
             "unknown": {c: int((part[c] == -1).sum()) for c in CATEGORIES},

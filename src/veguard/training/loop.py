@@ -2,7 +2,7 @@
 
 corpus -> per-epoch source-capped sample -> tokenise -> length-bucketed batches -> AdamW with
 linear warmup/decay, bf16 autocast on CPU, masked BCE with positive weights, gradient clipping
--> validation logits -> temperature scaling + operating points -> model directory
+-> model directory -> temperature scaling + operating points on validation
 (docs/DESIGN.md: config.json, model.safetensors, tokenizer, veguard.json, thresholds.json,
 validation_metrics.json) and train_log.jsonl.
 
@@ -23,7 +23,6 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from veguard.calibration import calibrate
 from veguard.taxonomy import CATEGORIES
 from veguard.training.args import TrainArgs
 from veguard.training.data import (
@@ -37,7 +36,7 @@ from veguard.training.data import (
     source_targets,
     split_rows,
 )
-from veguard.training.modeldir import base_model_path, save_calibration, write_veguard_json
+from veguard.training.modeldir import base_model_path, calibrate_model_dir, write_veguard_json
 
 
 def seed_everything(seed: int) -> None:
@@ -64,8 +63,8 @@ def build_model(args: TrainArgs, vocab_size: int):
 
     id2label = dict(enumerate(CATEGORIES))
     label2id = {c: i for i, c in id2label.items()}
-    common = dict(num_labels=len(CATEGORIES), problem_type="multi_label_classification",
-                  id2label=id2label, label2id=label2id)
+    common = {"num_labels": len(CATEGORIES), "problem_type": "multi_label_classification",
+                  "id2label": id2label, "label2id": label2id}
     if args.base_model == "minilm":
         return BertForSequenceClassification.from_pretrained(base_model_path(), **common)
     cfg = BertConfig(vocab_size=vocab_size, hidden_size=args.tiny_hidden_size,
@@ -200,13 +199,8 @@ def train(args: TrainArgs, corpus=None) -> Path:
     log_file.close()
     train_seconds = time.time() - t_loop
 
-    _log(f"scoring {len(val_df)} validation rows")
-    val_logits = predict_logits(model, tokenizer, val_df["text"].tolist(), args.max_length,
-                                args.eval_batch_size, args.bf16)
-    thresholds, metrics = calibrate(val_logits, label_matrix(val_df), args.review_recall, args.auto_precision)
-
     if args.save_dtype == "float16":
-        model = model.half()  # shipping size; Classifier must cast back to float32 for CPU
+        model = model.half()  # shipping size; the Classifier casts back to float32 on load
     model.save_pretrained(out)
     tokenizer.save_pretrained(out)
     trained = {
@@ -219,6 +213,9 @@ def train(args: TrainArgs, corpus=None) -> Path:
         "wall_seconds": round(time.time() - t_start, 1),
     }
     write_veguard_json(out, args, "transformer", trained)
-    save_calibration(out, thresholds, metrics)
-    _log(f"wrote {out} ({step} steps, {trained['wall_seconds']} s)")
+    # Calibrate on the saved directory through the inference code path, so the thresholds
+    # hold for exactly what the Classifier computes (fp16 rounding and windows included).
+    _log(f"calibrating on {len(val_df)} validation rows")
+    calibrate_model_dir(out, df, args.review_recall, args.auto_precision, args.max_val_rows, args.seed)
+    _log(f"wrote {out} ({step} steps, {round(time.time() - t_start, 1)} s)")
     return out

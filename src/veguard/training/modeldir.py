@@ -64,7 +64,10 @@ def read_veguard_json(model_dir: str | Path) -> dict:
 
 
 def transformer_logits_fn(model_dir: str | Path, batch_size: int = 64, bf16: bool = False):
-    """callable(list[str]) -> np.ndarray[n, 4] of raw logits for a transformer model dir."""
+    """callable(list[str]) -> np.ndarray[n, 4] of raw logits, truncating at max_length.
+
+    The fallback when veguard.modeling is unavailable; see `model_dir_logits`.
+    """
     import torch
     from transformers import AutoTokenizer, BertForSequenceClassification
 
@@ -76,6 +79,36 @@ def transformer_logits_fn(model_dir: str | Path, batch_size: int = 64, bf16: boo
     model = BertForSequenceClassification.from_pretrained(str(model_dir), dtype=torch.float32).float()
     max_length = int(meta["max_length"])
     return lambda texts: predict_logits(model, tokenizer, list(texts), max_length, batch_size, bf16)
+
+
+def model_dir_logits(model_dir: str | Path, texts: list[str], batch_size: int = 64) -> tuple[np.ndarray, str]:
+    """Raw per-text logits [n, 4] exactly as inference computes them, and how they were made.
+
+    Uses veguard.modeling.Classifier's backend (normalise, token windows, the precision the
+    Classifier picks on this machine) and takes the max logit over a text's windows: the
+    Classifier's score is the max of sigmoid(logit / T) over windows, and that is monotone in
+    the logit, so thresholds chosen on these logits hold for its scores.
+    """
+    try:
+        from veguard.modeling import Classifier
+    except ImportError:
+        Classifier = None
+    if Classifier is None:
+        meta = read_veguard_json(model_dir)
+        if meta["kind"] == "tfidf":
+            from veguard.training.tfidf import load_logits_fn
+
+            return np.asarray(load_logits_fn(model_dir)(texts), dtype=np.float64), "tfidf.joblib"
+        return transformer_logits_fn(model_dir, batch_size)(texts).astype(np.float64), "truncation, fp32"
+    from veguard.data.normalize import normalize
+
+    clf = Classifier.load(model_dir)
+    w = clf.backend.windows([normalize(t) for t in texts], batch_size)
+    out = np.full((len(texts), len(CATEGORIES)), -np.inf)
+    np.maximum.at(out, np.asarray(w.owner, dtype=int), np.asarray(w.logits, dtype=np.float64))
+    if not np.isfinite(out).all():
+        raise ValueError(f"{model_dir}: some validation texts produced no window")
+    return out, f"veguard.modeling.Classifier ({clf.backend.kind}, {clf.precision}, max over windows)"
 
 
 def calibrate_model_dir(
@@ -95,7 +128,7 @@ def calibrate_model_dir(
     from veguard.training.data import check_corpus, label_matrix, read_corpus, split_rows
 
     model_dir = Path(model_dir)
-    meta = read_veguard_json(model_dir)
+    read_veguard_json(model_dir)  # fail early, naming the file, on a non-model directory
     df = check_corpus(corpus) if corpus is not None and not isinstance(corpus, (str, Path)) else read_corpus(corpus)
     val = split_rows(df, "validation", max_val_rows, seed)
     if len(val) == 0:
@@ -105,13 +138,9 @@ def calibrate_model_dir(
         old_targets = Thresholds.load(model_dir / "thresholds.json").meta.get("targets", {})
     rr = review_recall if review_recall is not None else old_targets.get("review_recall", 0.90)
     ap = auto_precision if auto_precision is not None else old_targets.get("auto_precision", 0.95)
-    if meta["kind"] == "tfidf":
-        from veguard.training.tfidf import load_logits_fn
-
-        fn = load_logits_fn(model_dir)
-    else:
-        fn = transformer_logits_fn(model_dir)
-    logits = np.asarray(fn(val["text"].tolist()), dtype=np.float64)
+    logits, how = model_dir_logits(model_dir, val["text"].tolist())
     thresholds, metrics = calibrate(logits, label_matrix(val), rr, ap)
+    thresholds.meta["logits"] = how
+    metrics["logits"] = how
     save_calibration(model_dir, thresholds, metrics)
     return thresholds

@@ -23,7 +23,6 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import FeatureUnion
 
-from veguard.calibration import calibrate
 from veguard.taxonomy import CATEGORIES
 from veguard.training.args import TrainArgs
 from veguard.training.data import (
@@ -35,13 +34,13 @@ from veguard.training.data import (
     source_targets,
     split_rows,
 )
-from veguard.training.modeldir import save_calibration, write_veguard_json
+from veguard.training.modeldir import calibrate_model_dir, write_veguard_json
 
 MODEL_FILE = "tfidf.joblib"
 
 
 def build_vectorizer(args: TrainArgs) -> FeatureUnion:
-    common = dict(sublinear_tf=True, min_df=args.tfidf_min_df, lowercase=True, dtype=np.float32)
+    common = {"sublinear_tf": True, "min_df": args.tfidf_min_df, "lowercase": True, "dtype": np.float32}
     return FeatureUnion([
         ("word", TfidfVectorizer(analyzer="word", ngram_range=(1, 2), max_features=args.tfidf_word_features,
                                  token_pattern=r"(?u)\b\w+\b", **common)),
@@ -110,8 +109,6 @@ def train_tfidf(args: TrainArgs, corpus=None) -> Path:
     bundle = {"vectorizer": vec, "models": models}
     joblib.dump(bundle, out / MODEL_FILE, compress=3)
 
-    val_logits = logits_from(bundle, val_df["text"].tolist())
-    thresholds, metrics = calibrate(val_logits, label_matrix(val_df), args.review_recall, args.auto_precision)
     trained = {
         "config": args.to_dict(),
         "corpus": corpus_summary(train_df, val_df),
@@ -121,6 +118,6 @@ def train_tfidf(args: TrainArgs, corpus=None) -> Path:
         "wall_seconds": round(time.time() - t0, 1),
     }
     write_veguard_json(out, args, "tfidf", trained)
-    save_calibration(out, thresholds, metrics)
+    calibrate_model_dir(out, df, args.review_recall, args.auto_precision, args.max_val_rows, args.seed)
     print(f"wrote {out} ({trained['wall_seconds']} s)", file=sys.stderr, flush=True)
     return out
