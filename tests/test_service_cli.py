@@ -96,3 +96,25 @@ def test_serve_wires_db_model_and_loader(tmp_path, monkeypatch):
         assert c.get("/readyz").json()["model"] == "loaded"
     assert seen["path"] == "models/x"
     assert (tmp_path / "v.db").exists()
+
+
+@pytest.mark.slow
+def test_real_classifier_through_the_api(tiny_model_dir, tmp_path):
+    """The real Classifier (tiny random model from conftest) behind the batcher and the queue."""
+    from veguard.modeling import Classifier
+    from veguard.service import Settings, create_app
+    from veguard.service.auth import create_key
+
+    store = SQLStore(f"sqlite:///{tmp_path}/v.db")
+    key = create_key(store, "client", "c", "t")
+    # Thresholds at 0 so every text is flagged and enqueued, whatever the random weights say.
+    clf = Classifier.load(tiny_model_dir)
+    clf.thresholds.review = {c: 0.0 for c in clf.thresholds.review}
+    with TestClient(create_app(clf, store, Settings())) as c:
+        h = {"Authorization": f"Bearer {key}"}
+        r = c.post("/v1/moderations", json={"input": ["one text", "another, longer text " * 20]}, headers=h)
+        assert r.status_code == 200, r.text
+        assert len(r.json()["results"]) == 2
+        r = c.post("/v1/classify", json={"item_id": "z", "text": "a text", "source": "s"}, headers=h)
+        assert r.status_code == 200 and r.json()["queue"]["created"], r.text
+    assert store.get(1).model == clf.name

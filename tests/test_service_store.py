@@ -13,8 +13,14 @@ import pytest
 
 from veguard.service.export import decision_row, write_decisions
 from veguard.service.sqlstore import SQLStore, metadata
-from veguard.service.store import (AlreadyDecided, MemoryStore, NewItem, NotFound,
-                                   NotLeaseHolder, priority)
+from veguard.service.store import (
+    AlreadyDecided,
+    MemoryStore,
+    NewItem,
+    NotFound,
+    NotLeaseHolder,
+    priority,
+)
 from veguard.taxonomy import CATEGORIES
 
 PG_URL = os.environ.get("VEGUARD_TEST_PG_URL")
@@ -82,7 +88,7 @@ def test_enqueue_is_idempotent_and_ordered_by_priority(make_store):
     s = make_store()
     low, new = s.enqueue(item("low", hate=0.6), "c")
     assert new and low.status == "pending" and low.author == "<b>a</b>"
-    high, _ = s.enqueue(item("high", extremism=0.8), "c")
+    s.enqueue(item("high", extremism=0.8), "c")
     again, created = s.enqueue(item("low", extremism=0.99), "c")
     assert not created and again.id == low.id and again.scores["hate"] == 0.6
     assert [i.item_id for i in s.list_items()] == ["high", "low"]

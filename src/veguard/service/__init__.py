@@ -10,4 +10,4 @@ See docs/SERVICE.md. The real model is imported only by `veguard serve` (cli.py)
 from veguard.service.app import create_app
 from veguard.service.settings import Settings
 
-__all__ = ["create_app", "Settings"]
+__all__ = ["Settings", "create_app"]

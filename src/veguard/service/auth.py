@@ -89,7 +89,7 @@ class KeyRing:
         self.static = list(static or [])
 
     @classmethod
-    def from_config(cls, store: QueueStore, config_keys: list[str]) -> "KeyRing":
+    def from_config(cls, store: QueueStore, config_keys: list[str]) -> KeyRing:
         static = parse_key_specs(",".join(config_keys), "settings.api_keys")
         static += parse_key_specs(os.environ.get("VEGUARD_API_KEYS", ""), "VEGUARD_API_KEYS")
         return cls(store, static)

@@ -14,7 +14,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool
 
 from veguard.result import ScoreResult
-from veguard.service.store import DECISIONS, QueueItem, AuditEntry
+from veguard.service.store import DECISIONS, AuditEntry, QueueItem
 from veguard.taxonomy import ACTIONS, CATEGORIES
 
 MAX_INPUTS = 256
@@ -73,7 +73,7 @@ class ModerationResult(BaseModel):
         description="The span of the input that drove the top score; null when nothing did.")
 
     @classmethod
-    def of(cls, r: ScoreResult) -> "ModerationResult":
+    def of(cls, r: ScoreResult) -> ModerationResult:
         d = r.to_dict()
         return cls(flagged=d["flagged"], categories=d["categories"], category_scores=d["scores"],
                    action=d["action"], evidence=d.get("evidence"))
@@ -151,7 +151,7 @@ class QueueItemOut(BaseModel):
     decided_at: float | None = Field(description="Decision time, Unix seconds.")
 
     @classmethod
-    def of(cls, item: QueueItem, now: float) -> "QueueItemOut":
+    def of(cls, item: QueueItem, now: float) -> QueueItemOut:
         d = dict(vars(item))
         d["status"] = item.effective_status(now)
         if d["status"] == "pending":
@@ -168,7 +168,7 @@ class AuditOut(BaseModel):
     detail: dict = Field(description="Action-specific detail.")
 
     @classmethod
-    def of(cls, a: AuditEntry) -> "AuditOut":
+    def of(cls, a: AuditEntry) -> AuditOut:
         return cls(**vars(a))
 
 

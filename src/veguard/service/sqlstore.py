@@ -18,15 +18,43 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from sqlalchemy import (JSON, Boolean, Column, Float, ForeignKey, Integer, MetaData, String,
-                        Table, Text, and_, create_engine, event, func, insert, or_, select,
-                        update)
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    Float,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    and_,
+    create_engine,
+    event,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.pool import StaticPool
 
-from veguard.service.store import (STATUSES, AlreadyDecided, AuditEntry, KeyRecord, NewItem,
-                                   NotFound, NotLeaseHolder, QueueItem, check_decision,
-                                   flag_list, priority)
+from veguard.service.store import (
+    STATUSES,
+    AlreadyDecided,
+    AuditEntry,
+    KeyRecord,
+    NewItem,
+    NotFound,
+    NotLeaseHolder,
+    QueueItem,
+    check_decision,
+    flag_list,
+    priority,
+)
 
 metadata = MetaData()
 
@@ -81,7 +109,10 @@ api_keys = Table(
 def make_engine(url: str) -> Engine:
     """An engine for `url`; SQLite gets WAL, a busy timeout and BEGIN IMMEDIATE transactions."""
     if url.startswith("sqlite"):
-        engine = create_engine(url, pool_size=20, max_overflow=10,
+        memory = url in ("sqlite://", "sqlite:///:memory:")
+        # An in-memory database exists once per connection: share one (StaticPool).
+        pool = {"poolclass": StaticPool} if memory else {"pool_size": 20, "max_overflow": 10}
+        engine = create_engine(url, **pool,
                                connect_args={"timeout": 30, "check_same_thread": False})
 
         @event.listens_for(engine, "connect")

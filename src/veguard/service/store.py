@@ -67,7 +67,7 @@ class NewItem:
 
     @classmethod
     def from_result(cls, result: ScoreResult, *, item_id: str, text: str, source: str,
-                    model: str, author: str | None = None, context: str | None = None) -> "NewItem":
+                    model: str, author: str | None = None, context: str | None = None) -> NewItem:
         ev = result.to_dict().get("evidence")
         return cls(item_id=item_id, text=text, source=source, model=model,
                    scores={c: float(result.scores[c]) for c in CATEGORIES},

@@ -3,9 +3,9 @@ with metadata, optionally enqueued for review). Both need a `client` (or `admin`
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import uuid
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
@@ -13,14 +13,21 @@ from fastapi.concurrency import run_in_threadpool
 from veguard.result import ScoreResult
 from veguard.service.auth import Principal, require
 from veguard.service.batching import direct_score
-from veguard.service.schemas import (ClassifyRequest, ClassifyResponse, ErrorResponse,
-                                     ModerationRequest, ModerationResponse, ModerationResult,
-                                     QueueRef)
+from veguard.service.schemas import (
+    ClassifyRequest,
+    ClassifyResponse,
+    ErrorResponse,
+    ModerationRequest,
+    ModerationResponse,
+    ModerationResult,
+    QueueRef,
+)
 from veguard.service.store import NewItem
 
 log = logging.getLogger("veguard.service")
 router = APIRouter(tags=["moderation"])
 ERRORS = {c: {"model": ErrorResponse} for c in (400, 401, 403, 413, 422, 503)}
+Client = Annotated[Principal, Depends(require("score"))]
 
 
 async def score_texts(request: Request, texts: list[str]) -> list[ScoreResult]:
@@ -35,7 +42,7 @@ async def score_texts(request: Request, texts: list[str]) -> list[ScoreResult]:
             results = await app.state.batcher.score(texts, timeout)
         else:
             results = await direct_score(clf.score, texts, timeout)
-    except (asyncio.TimeoutError, TimeoutError):
+    except TimeoutError:
         raise HTTPException(503, f"scoring took longer than {timeout:g} s") from None
     except ValueError as e:  # the classifier's way of saying the input is unusable
         raise HTTPException(422, f"the classifier rejected the input: {e}") from None
@@ -49,7 +56,7 @@ async def score_texts(request: Request, texts: list[str]) -> list[ScoreResult]:
 @router.post("/v1/moderations", response_model=ModerationResponse, responses=ERRORS,
              summary="Score one or more texts (shaped like the OpenAI moderation API)")
 async def moderations(body: ModerationRequest, request: Request,
-                      who: Principal = Depends(require("score"))) -> ModerationResponse:
+                      who: Client) -> ModerationResponse:
     clf = request.app.state.classifier
     if body.model is not None and clf is not None and body.model != clf.name:
         raise HTTPException(422, f"model: this server serves {clf.name!r}, not {body.model!r}")
@@ -62,7 +69,7 @@ async def moderations(body: ModerationRequest, request: Request,
 @router.post("/v1/classify", response_model=ClassifyResponse, responses=ERRORS,
              summary="Score one item with metadata and enqueue it for review if it qualifies")
 async def classify(body: ClassifyRequest, request: Request,
-                   who: Principal = Depends(require("score"))) -> ClassifyResponse:
+                   who: Client) -> ClassifyResponse:
     (result,) = await score_texts(request, [body.text])
     app = request.app
     model = app.state.classifier.name

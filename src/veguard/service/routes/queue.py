@@ -8,8 +8,15 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 
 from veguard.service.auth import Principal, require
-from veguard.service.schemas import (AuditOut, ClaimRequest, DecisionRequest, ErrorResponse,
-                                     QueueItemDetail, QueueItemOut, QueueList)
+from veguard.service.schemas import (
+    AuditOut,
+    ClaimRequest,
+    DecisionRequest,
+    ErrorResponse,
+    QueueItemDetail,
+    QueueItemOut,
+    QueueList,
+)
 from veguard.service.store import STATUSES
 from veguard.taxonomy import CATEGORIES
 
