@@ -186,29 +186,66 @@ class TransformerBackend:
 
     def forward(self, ids: list[list[int]], batch_size: int) -> np.ndarray:
         """Logits for token windows, batched by length so padding stays small."""
-        import torch
-
         out = np.zeros((len(ids), len(CATEGORIES)), dtype=np.float32)
         order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
         pad = self.tokenizer.pad_token_id or 0
-        autocast = self.precision == "bf16"
-        with torch.inference_mode():
-            for b in range(0, len(order), batch_size):
-                idx = order[b : b + batch_size]
-                width = len(ids[idx[-1]])
-                input_ids = torch.full((len(idx), width), pad, dtype=torch.long)
-                mask = torch.zeros((len(idx), width), dtype=torch.long)
-                for row, i in enumerate(idx):
-                    input_ids[row, : len(ids[i])] = torch.tensor(ids[i])
-                    mask[row, : len(ids[i])] = 1
-                with torch.autocast("cpu", dtype=torch.bfloat16, enabled=autocast):
-                    logits = self.model(input_ids=input_ids, attention_mask=mask).logits
-                out[idx] = logits.float().numpy()
+        for b in range(0, len(order), batch_size):
+            idx = order[b : b + batch_size]
+            width = len(ids[idx[-1]])  # the longest in this length-sorted batch
+            input_ids = np.full((len(idx), width), pad, dtype=np.int64)
+            mask = np.zeros((len(idx), width), dtype=np.int64)
+            for row, i in enumerate(idx):
+                input_ids[row, : len(ids[i])] = ids[i]
+                mask[row, : len(ids[i])] = 1
+            out[idx] = self.run(input_ids, mask)
         return out
+
+    def run(self, input_ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        import torch
+
+        with torch.inference_mode(), torch.autocast(
+            "cpu", dtype=torch.bfloat16, enabled=self.precision == "bf16"
+        ):
+            logits = self.model(
+                input_ids=torch.from_numpy(input_ids), attention_mask=torch.from_numpy(mask)
+            ).logits
+        return logits.float().numpy()
 
     def windows(self, texts: list[str], batch_size: int) -> Windows:
         ids, owner, spans = self.encode(texts)
         return Windows(self.forward(ids, batch_size), np.asarray(owner), np.asarray(spans))
+
+
+class OnnxBackend(TransformerBackend):
+    """The same windows through an ONNX Runtime session (written by `veguard export`).
+
+    Chosen by `Classifier.load` when veguard.json names an `onnx` file, unless
+    `VEGUARD_BACKEND=torch`. See docs/PERFORMANCE.md for when it is faster.
+    """
+
+    def __init__(self, session: Any, tokenizer: Any, max_length: int, stride: int, precision: str):
+        super().__init__(None, tokenizer, max_length, stride, precision)
+        self.session = session
+
+    @classmethod
+    def load(cls, path: Path, meta: dict, precision: str) -> "OnnxBackend":
+        import onnxruntime as ort
+        from transformers import AutoTokenizer
+
+        f = path / meta["onnx"]["file"]
+        if not f.is_file():
+            raise ModelNotFoundError(f"{f}: missing (named in {path / 'veguard.json'})")
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = default_threads()
+        opts.inter_op_num_threads = 1
+        session = ort.InferenceSession(str(f), opts, providers=["CPUExecutionProvider"])
+        tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True, use_fast=True)
+        max_length = int(meta.get("max_length", 256))
+        stride = int(meta.get("stride", max_length // 4))
+        return cls(session, tokenizer, max_length, stride, "onnx-" + meta["onnx"].get("dtype", "fp32"))
+
+    def run(self, input_ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        return self.session.run(["logits"], {"input_ids": input_ids, "attention_mask": mask})[0]
 
 
 class TfidfBackend:
@@ -270,12 +307,15 @@ class Classifier:
         meta = read_meta(p)
         tpath = p / "thresholds.json"
         thresholds = Thresholds.load(tpath) if tpath.is_file() else Thresholds.default()
-        if meta["kind"] == "transformer":
+        use_onnx = meta.get("onnx") and os.environ.get("VEGUARD_BACKEND", "").lower() != "torch"
+        if meta["kind"] == "transformer" and use_onnx:
+            backend: Backend = OnnxBackend.load(p, meta, "fp32")
+        elif meta["kind"] == "transformer":
             import torch
 
             torch.set_num_threads(default_threads())
             prec = precision or choose_precision()
-            backend: Backend = TransformerBackend.load(p, meta, prec)
+            backend = TransformerBackend.load(p, meta, prec)
         else:
             backend = TfidfBackend.load(p, meta, "fp32")
         clf = cls(backend, thresholds, str(meta.get("name") or p.name), meta)
@@ -285,7 +325,7 @@ class Classifier:
     def save(self, path: str | os.PathLike) -> Path:
         """Write a transformer model directory (docs/DESIGN.md) that `load` reads back."""
         b = self.backend
-        if not isinstance(b, TransformerBackend):
+        if not isinstance(b, TransformerBackend) or isinstance(b, OnnxBackend):
             raise TypeError("save() writes transformer models; TF-IDF dirs come from training")
         out = Path(path)
         out.mkdir(parents=True, exist_ok=True)

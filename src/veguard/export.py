@@ -1,0 +1,167 @@
+"""`veguard export`: write an ONNX Runtime copy of a transformer model directory.
+
+    veguard export --model DIR --out DIR [--int8] [--check-texts N]
+
+The output is a complete model directory (the source files copied, plus `model.onnx`), whose
+veguard.json gains `"onnx": {"file", "dtype", "check"}`; `Classifier.load(out)` then scores
+through ONNX Runtime (set `VEGUARD_BACKEND=torch` to use the copied torch weights instead).
+`--int8` applies ONNX Runtime dynamic int8 quantisation to the linear layers.
+
+Before writing veguard.json the export scores a sample of texts (the corpus test split when
+built, else a few built-in sentences) with the torch fp32 model and with the exported one, and
+records the largest score difference and the number of decision flips in `onnx.check`.
+
+What it leaves out: deciding whether ONNX is worth using (docs/PERFORMANCE.md records the
+measurement), graph optimisation beyond ONNX Runtime's defaults, and GPU providers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from veguard.taxonomy import CATEGORIES
+
+ONNX_FILE = "model.onnx"
+OPSET = 17
+
+_FALLBACK_TEXTS = [
+    "Breaking: police confirm three injured after an explosion near the market this morning.",
+    "We condemn the attack on the mosque in the strongest terms. Our thoughts are with the victims.",
+    "this traffic is murder, I have been stuck for an hour",
+    "Long live the soldiers of the state, victory is near, join the caravan",
+    "The researchers analysed 2,000 propaganda posts to understand recruitment patterns.",
+    "Khorasan Razavi province is known for its saffron and its shrine in Mashhad.",
+    "gg that headshot was insane, we destroyed them in the last round",
+    "They are vermin and should be wiped out.",
+]
+
+
+def export_onnx(model_dir: Path, out: Path, int8: bool = False) -> Path:
+    """Write `out/model.onnx` for the BERT classifier in `model_dir` (fp32 or dynamic int8)."""
+    import torch
+    from transformers import BertForSequenceClassification
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()
+    model = BertForSequenceClassification.from_pretrained(
+        model_dir, local_files_only=True, dtype=torch.float32
+    ).eval()
+
+    class Logits(torch.nn.Module):
+        # The exporter wants tensors out, not a ModelOutput.
+        def __init__(self, m):
+            super().__init__()
+            self.m = m
+
+        def forward(self, input_ids, attention_mask):
+            return self.m(input_ids=input_ids, attention_mask=attention_mask, return_dict=False)[0]
+
+    dummy = (torch.ones(2, 16, dtype=torch.long), torch.ones(2, 16, dtype=torch.long))
+    target = out / (ONNX_FILE if not int8 else "model.fp32.onnx")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        # The TorchScript exporter: the dynamo one needs onnxscript, which is not installed.
+        torch.onnx.export(
+            Logits(model),
+            dummy,
+            str(target),
+            dynamo=False,
+            input_names=["input_ids", "attention_mask"],
+            output_names=["logits"],
+            dynamic_axes={"input_ids": {0: "batch", 1: "seq"},
+                          "attention_mask": {0: "batch", 1: "seq"},
+                          "logits": {0: "batch"}},
+            opset_version=OPSET,
+        )
+    if int8:
+        import logging
+
+        from onnxruntime.quantization import QuantType, quantize_dynamic
+
+        logging.getLogger().setLevel(logging.ERROR)  # quantize_dynamic's pre-processing hint
+        quantize_dynamic(str(target), str(out / ONNX_FILE), weight_type=QuantType.QInt8)
+        target.unlink()
+    return out / ONNX_FILE
+
+
+def check_texts(n: int) -> list[str]:
+    """Up to `n` texts to compare torch and ONNX on: the corpus test split, else built-ins."""
+    try:
+        from veguard.data.corpus import load_corpus
+
+        df = load_corpus()
+        test = df[df["split"] == "test"]
+        return test.sample(min(n, len(test)), random_state=0)["text"].tolist()
+    except (FileNotFoundError, ImportError, KeyError, ValueError):
+        return _FALLBACK_TEXTS[:n]
+
+
+def compare(reference, candidate, texts: list[str]) -> dict:
+    """Largest calibrated score difference and decision flips between two classifiers."""
+    a = reference.score(texts)
+    b = candidate.score(texts)
+    pa = np.array([[r.scores[c] for c in CATEGORIES] for r in a])
+    pb = np.array([[r.scores[c] for c in CATEGORIES] for r in b])
+    flips = sum(
+        ra.categories[c] != rb.categories[c] for ra, rb in zip(a, b, strict=True) for c in CATEGORIES
+    )
+    flagged_flips = sum(ra.flagged != rb.flagged for ra, rb in zip(a, b, strict=True))
+    return {
+        "texts": len(texts),
+        "max_score_diff": float(np.max(np.abs(pa - pb))) if len(texts) else 0.0,
+        "category_flips": int(flips),
+        "flagged_flips": int(flagged_flips),
+    }
+
+
+def run_export(model_dir: Path, out: Path, int8: bool, n_check: int) -> dict:
+    from veguard.modeling import Classifier, read_meta, resolve_model_path
+
+    model_dir = resolve_model_path(model_dir)
+    meta = read_meta(model_dir)
+    if meta["kind"] != "transformer":
+        raise ValueError(f"{model_dir}: only transformer models can be exported (kind is {meta['kind']!r})")
+    if out.resolve() == model_dir.resolve():
+        raise ValueError(f"--out must differ from --model ({out})")
+    out.mkdir(parents=True, exist_ok=True)
+    for f in model_dir.iterdir():
+        if f.is_file() and not f.name.endswith(".onnx"):
+            shutil.copy2(f, out / f.name)
+    meta.pop("onnx", None)
+    (out / "veguard.json").write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
+    export_onnx(model_dir, out, int8)
+
+    meta["onnx"] = {"file": ONNX_FILE, "dtype": "int8" if int8 else "fp32", "opset": OPSET}
+    (out / "veguard.json").write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
+    texts = check_texts(n_check)
+    reference = Classifier.load(model_dir, precision="fp32")
+    exported = Classifier.load(out)
+    meta["onnx"]["check"] = compare(reference, exported, texts)
+    (out / "veguard.json").write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
+    return meta["onnx"]
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="veguard export", description=__doc__.split("\n\n")[0])
+    p.add_argument("--model", required=True, help="transformer model directory to export")
+    p.add_argument("--out", required=True, help="output model directory (created)")
+    p.add_argument("--int8", action="store_true", help="dynamic int8 quantisation of the weights")
+    p.add_argument("--check-texts", type=int, default=300,
+                   help="texts scored by both to measure agreement (recorded in veguard.json)")
+    args = p.parse_args(argv)
+    from veguard.modeling import ModelNotFoundError
+
+    try:
+        info = run_export(Path(args.model), Path(args.out), args.int8, args.check_texts)
+    except (ModelNotFoundError, ValueError) as e:
+        print(f"veguard export: error: {e}", file=sys.stderr)
+        return 2
+    print(json.dumps({"out": str(args.out), **info}))
+    return 0

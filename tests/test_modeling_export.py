@@ -1,0 +1,49 @@
+"""Tests for veguard export: the ONNX copy scores like the torch model and loads by default."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from veguard.export import main
+from veguard.modeling import Classifier, OnnxBackend, TransformerBackend
+
+pytest.importorskip("onnxruntime")
+pytest.importorskip("onnx")
+
+TEXTS = ["short", "a longer text about the market and the weather", "", "x " * 300]
+
+
+def test_export_fp32_matches_torch(tiny_model_factory, tmp_path, monkeypatch, capsys):
+    src = tiny_model_factory(max_length=32, stride=8)
+    out = tmp_path / "onnx"
+    assert main(["--model", str(src), "--out", str(out), "--check-texts", "4"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["dtype"] == "fp32" and info["check"]["flagged_flips"] == 0
+    exported = Classifier.load(out)
+    assert isinstance(exported.backend, OnnxBackend) and exported.precision == "onnx-fp32"
+    want = Classifier.load(src, precision="fp32").predict_proba(TEXTS)
+    np.testing.assert_allclose(exported.predict_proba(TEXTS), want, atol=1e-5)
+    assert exported.score(TEXTS[-1]).extra["windows"] > 1
+    monkeypatch.setenv("VEGUARD_BACKEND", "torch")
+    monkeypatch.setenv("VEGUARD_PRECISION", "fp32")
+    torch_again = Classifier.load(out)
+    assert type(torch_again.backend) is TransformerBackend
+    np.testing.assert_allclose(torch_again.predict_proba(TEXTS), want, atol=1e-6)
+
+
+def test_export_int8_runs(tiny_model_dir, tmp_path, capsys):
+    out = tmp_path / "int8"
+    assert main(["--model", str(tiny_model_dir), "--out", str(out), "--int8", "--check-texts", "3"]) == 0
+    meta = json.loads((out / "veguard.json").read_text())
+    assert meta["onnx"]["dtype"] == "int8" and meta["onnx"]["check"]["texts"] == 3
+    p = Classifier.load(out).predict_proba(TEXTS)
+    assert p.shape == (4, 4) and np.all((p >= 0) & (p <= 1))
+
+
+def test_export_errors(tmp_path, tiny_model_dir, capsys):
+    assert main(["--model", str(tmp_path / "missing"), "--out", str(tmp_path / "o")]) == 2
+    assert "missing" in capsys.readouterr().err
+    assert main(["--model", str(tiny_model_dir), "--out", str(tiny_model_dir)]) == 2
