@@ -11,10 +11,12 @@ import time
 
 import pytest
 from fastapi.testclient import TestClient
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from veguard.service import Settings, create_app
 from veguard.service.auth import create_key, hash_token
+from veguard.service.sqlstore import SQLStore
 from veguard.service.store import MemoryStore
 from veguard.taxonomy import CATEGORIES
 from veguard.testing import FakeClassifier
@@ -24,8 +26,9 @@ THREAT = "i will shoot them tomorrow"
 
 
 @pytest.fixture
-def env():
-    store = MemoryStore()
+def env(tmp_path):
+    # SQLite, not the in-memory store: malformed input must not reach the database as a 500.
+    store = SQLStore(f"sqlite:///{tmp_path}/api.db")
     keys = {r: create_key(store, r, f"{r}-1", "test") for r in ("client", "reviewer", "admin")}
     keys["reviewer2"] = create_key(store, "reviewer", "reviewer-2", "test")
     app = create_app(FakeClassifier(), store, Settings(batch_window_ms=2))
@@ -314,3 +317,20 @@ def test_fuzzed_bodies_never_500(env, endpoint, body, ctype):
         headers = {"Content-Type": ctype, "Cookie": f"veguard_session={keys[role]}"}
     r = c.request(method.upper(), path, content=body, headers=headers)
     assert r.status_code < 500, (path, body, r.text)
+
+
+@pytest.mark.parametrize("method,path", [
+    ("get", "/v1/queue/items/99999999999999999999999"), ("get", "/v1/queue/items/-5"),
+    ("get", "/v1/queue/items/abc"), ("post", "/v1/queue/items/99999999999999999999/claim"),
+    ("post", "/v1/queue/items/0/release"), ("get", "/v1/queue/items?source=a%00b"),
+    ("get", "/v1/queue/items?limit=0"), ("get", "/v1/queue/items?status=bogus"),
+    ("get", "/v1/queue/items?offset=-1"), ("get", "/review/items/99999999999999999999"),
+    ("get", "/review?status=nope"), ("post", "/review/items/1/explode"), ("get", "/nowhere"),
+    ("put", "/v1/moderations"),
+])
+def test_bad_paths_and_queries_are_4xx_on_sqlite(tmp_path, method, path):
+    store = SQLStore(f"sqlite:///{tmp_path}/v.db")
+    key = create_key(store, "reviewer", "r", "t")
+    with TestClient(create_app(FakeClassifier(), store), raise_server_exceptions=False) as c:
+        r = c.request(method.upper(), path, headers=h(key))
+    assert 400 <= r.status_code < 500, (path, r.status_code, r.text[:200])

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
+from fastapi import Path
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool
 
 from veguard.result import ScoreResult
@@ -37,6 +38,11 @@ Text = Annotated[str, Field(max_length=MAX_TEXT_CHARS), AfterValidator(_clean)]
 
 def _short(max_length: int, min_length: int = 0):
     return Annotated[str, Field(min_length=min_length, max_length=max_length), AfterValidator(_clean)]
+
+
+# Queue ids are 32-bit integers in the database; a larger one would overflow the driver.
+QueueId = Annotated[int, Path(ge=1, le=2**31 - 1, description="Queue item id.")]
+NO_NUL = r"^[^\x00]*$"
 
 
 class Strict(BaseModel):

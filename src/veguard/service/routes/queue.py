@@ -9,10 +9,12 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 
 from veguard.service.auth import Principal, require
 from veguard.service.schemas import (
+    NO_NUL,
     AuditOut,
     ClaimRequest,
     DecisionRequest,
     ErrorResponse,
+    QueueId,
     QueueItemDetail,
     QueueItemOut,
     QueueList,
@@ -36,7 +38,8 @@ def list_items(request: Request, who: Reviewer,
                    description="pending, claimed or decided")] = None,
                category: Annotated[Literal[CATEGORIES] | None, Query(  # type: ignore[valid-type]
                    description="only items flagged in this category")] = None,
-               source: Annotated[str | None, Query(max_length=100, description="only this source")] = None,
+               source: Annotated[str | None, Query(max_length=100, pattern=NO_NUL,
+                                                         description="only this source")] = None,
                limit: Annotated[int, Query(ge=1, le=500, description="page size")] = 100,
                offset: Annotated[int, Query(ge=0, le=10_000_000, description="page start")] = 0):
     store = request.app.state.store
@@ -47,7 +50,7 @@ def list_items(request: Request, who: Reviewer,
 
 @router.get("/items/{queue_id}", response_model=QueueItemDetail, responses=ERRORS,
             summary="One queue item with its audit trail")
-def get_item(queue_id: int, request: Request, who: Reviewer):
+def get_item(queue_id: QueueId, request: Request, who: Reviewer):
     store = request.app.state.store
     item = store.get(queue_id)
     if item is None:
@@ -70,20 +73,20 @@ def claim_next(request: Request, who: Reviewer, body: ClaimRequest | None = None
 
 @router.post("/items/{queue_id}/claim", response_model=QueueItemOut, responses=ERRORS,
              summary="Claim (or renew the lease on) a given item")
-def claim(queue_id: int, request: Request, who: Reviewer):
+def claim(queue_id: QueueId, request: Request, who: Reviewer):
     s = request.app.state
     return _out(request, s.store.claim(queue_id, who.name, s.settings.lease_seconds))
 
 
 @router.post("/items/{queue_id}/release", response_model=QueueItemOut, responses=ERRORS,
              summary="Give a claimed item back to the queue (lease holder only)")
-def release(queue_id: int, request: Request, who: Reviewer):
+def release(queue_id: QueueId, request: Request, who: Reviewer):
     return _out(request, request.app.state.store.release(queue_id, who.name))
 
 
 @router.post("/items/{queue_id}/decision", response_model=QueueItemOut, responses=ERRORS,
              summary="Record the decision (lease holder only; once: a second one is 409)")
-def decide(queue_id: int, body: DecisionRequest, request: Request, who: Reviewer):
+def decide(queue_id: QueueId, body: DecisionRequest, request: Request, who: Reviewer):
     try:
         item = request.app.state.store.decide(queue_id, who.name, body.decision, body.categories,
                                               body.note)

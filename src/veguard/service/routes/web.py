@@ -15,6 +15,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from veguard.service.auth import CAPABILITIES, COOKIE, Principal, authorize
+from veguard.service.schemas import QueueId
 from veguard.service.store import DECISIONS, STATUSES, QueueError
 from veguard.service.web import STATIC, environment
 from veguard.taxonomy import CATEGORIES
@@ -99,7 +100,7 @@ def queue_page(request: Request, status: str | None = "pending", category: str |
     who = _reviewer(request)
     status = _choice(status, STATUSES, "status")
     category = _choice(category, CATEGORIES, "category")
-    source = (source or "").strip()[:100] or None
+    source = (source or "").replace("\x00", "").strip()[:100] or None
     store = request.app.state.store
     items = store.list_items(status=status, category=category, source=source, limit=200)
     return page("queue.html", who=who, items=items, depth=store.depth(), now=store.clock(),
@@ -112,7 +113,7 @@ async def claim_next(request: Request) -> Response:
     who = _reviewer(request)
     form = await _form(request)
     category = _choice(form.get("category"), CATEGORIES, "category")
-    source = (form.get("source") or "").strip()[:100] or None
+    source = (form.get("source") or "").replace("\x00", "").strip()[:100] or None
     s = request.app.state
     item = s.store.claim_next(who.name, s.settings.lease_seconds, category=category, source=source)
     if item is None:
@@ -121,7 +122,7 @@ async def claim_next(request: Request) -> Response:
 
 
 @router.get("/items/{queue_id}", response_class=HTMLResponse)
-def item_page(queue_id: int, request: Request) -> HTMLResponse:
+def item_page(queue_id: QueueId, request: Request) -> HTMLResponse:
     who = _reviewer(request)
     store = request.app.state.store
     item = store.get(queue_id)
@@ -136,7 +137,7 @@ def item_page(queue_id: int, request: Request) -> HTMLResponse:
 
 
 @router.post("/items/{queue_id}/{verb}")
-async def item_action(queue_id: int, verb: str, request: Request) -> Response:
+async def item_action(queue_id: QueueId, verb: str, request: Request) -> Response:
     who = _reviewer(request)
     form = await _form(request)
     s = request.app.state
