@@ -114,6 +114,7 @@ def test_tfidf_train_save_load_round_trip(tmp_path):
     assert logits[0, ext] > logits[1, ext]  # the toy set is separable; the reference learns it
     th = Thresholds.load(out / "thresholds.json")
     assert th.meta["operating_points"]["extremism"]["review"]["n_positives"] > 0
+    assert "Classifier" in th.meta["logits"]  # calibrated through the inference code path
     # calibrate-only reproduces the thresholds written at training time.
     assert train_main(["--calibrate-only", "--model", str(out), "--corpus", str(TOY)]) == 0
     again = Thresholds.load(out / "thresholds.json")

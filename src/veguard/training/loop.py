@@ -27,6 +27,7 @@ from veguard.taxonomy import CATEGORIES
 from veguard.training.args import TrainArgs
 from veguard.training.data import (
     bucketed_batches,
+    check_corpus,
     collate,
     corpus_summary,
     label_matrix,
@@ -96,7 +97,7 @@ def predict_logits(model, tokenizer, texts: list[str], max_length: int, batch_si
 
 def _param_groups(model, weight_decay: float) -> list[dict]:
     decay, no_decay = [], []
-    for name, p in model.named_parameters():
+    for _, p in model.named_parameters():
         if not p.requires_grad:
             continue
         # Biases and LayerNorm weights are not decayed (standard BERT fine-tuning practice).
@@ -119,7 +120,7 @@ def train(args: TrainArgs, corpus=None) -> Path:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
 
-    df = read_corpus(args.corpus) if corpus is None else corpus
+    df = read_corpus(args.corpus) if corpus is None else check_corpus(corpus, "corpus DataFrame")
     train_df = split_rows(df, "train", args.max_train_rows, args.seed)
     val_df = split_rows(df, "validation", args.max_val_rows, args.seed)
     if len(train_df) == 0 or len(val_df) == 0:
@@ -210,7 +211,7 @@ def train(args: TrainArgs, corpus=None) -> Path:
                      "positive_weights": dict(zip(CATEGORIES, map(float, pos_weight)))},
         "steps": step,
         "train_seconds": round(train_seconds, 1),
-        "wall_seconds": round(time.time() - t_start, 1),
+        "wall_seconds": round(time.time() - t_start, 1),  # up to saving; calibration follows
     }
     write_veguard_json(out, args, "transformer", trained)
     # Calibrate on the saved directory through the inference code path, so the thresholds

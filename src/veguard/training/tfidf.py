@@ -26,6 +26,7 @@ from sklearn.pipeline import FeatureUnion
 from veguard.taxonomy import CATEGORIES
 from veguard.training.args import TrainArgs
 from veguard.training.data import (
+    check_corpus,
     corpus_summary,
     label_matrix,
     positive_weights,
@@ -81,7 +82,7 @@ def train_tfidf(args: TrainArgs, corpus=None) -> Path:
     rng = np.random.default_rng(args.seed)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    df = read_corpus(args.corpus) if corpus is None else corpus
+    df = read_corpus(args.corpus) if corpus is None else check_corpus(corpus, "corpus DataFrame")
     train_df = split_rows(df, "train", args.max_train_rows, args.seed)
     val_df = split_rows(df, "validation", args.max_val_rows, args.seed)
     if len(train_df) == 0 or len(val_df) == 0:
