@@ -116,7 +116,7 @@ class TriggerModel(torch.nn.Module):
 
 def _trigger_classifier(tiny_model_factory) -> Classifier:
     clf = Classifier.load(tiny_model_factory(max_length=32, stride=8), precision="fp32")
-    (tid,) = clf.backend.tokenizer("grenade", add_special_tokens=False)["input_ids"]
+    (tid,) = clf.backend.tokenizer.token_ids("grenade")
     clf.backend.model = TriggerModel(tid)
     return clf
 
@@ -145,6 +145,25 @@ def test_evidence_with_trigger_in_first_and_last_window(tiny_model_factory):
     for text in ["grenade " + "calm words here. " * 50, "calm words here. " * 50 + " grenade!"]:
         ev = clf.score(text).evidence
         assert ev is not None and "grenade" in ev.text and ev.text == text[ev.start : ev.end]
+
+
+@pytest.mark.parametrize(("max_length", "stride"), [(32, 8), (128, 32), (16, 0)])
+def test_window_tokenizer_matches_transformers(tiny_model_dir, max_length, stride):
+    from transformers import AutoTokenizer
+
+    from veguard.modeling import WindowTokenizer
+
+    texts = ["Short one.", "", "Caf\u00e9 \U0001f525 \u0627\u0644\u062f\u0648\u0644\u0629 " * 3,
+             "word " * 200 + "end", "[URL] @user said: \"hello\" ... " * 20]
+    ours = WindowTokenizer(tiny_model_dir, max_length, stride).encode(texts)
+    hf = AutoTokenizer.from_pretrained(tiny_model_dir)(
+        texts, truncation=True, max_length=max_length, stride=stride,
+        return_overflowing_tokens=True, return_offsets_mapping=True)
+    assert ours[0] == hf["input_ids"]
+    assert ours[1] == list(hf["overflow_to_sample_mapping"])
+    for (a, b), offs in zip(ours[2], hf["offset_mapping"], strict=True):
+        real = [o for o in offs if o[1] > o[0]]
+        assert (a, b) == ((real[0][0], real[-1][1]) if real else (0, 0))
 
 
 def test_predict_proba_matches_score(tiny_model_dir):

@@ -34,7 +34,7 @@ def _check_result(d: dict):
 
 
 def test_texts_on_command_line(run):
-    rc, out, err = run("first text", "", "third")
+    rc, out, _ = run("first text", "", "third")
     assert rc == 0
     rows = _jsonl(out)
     assert len(rows) == 3
@@ -112,6 +112,7 @@ def test_matches_classifier_scores(run, tmp_path, tiny_model_dir):
     f = tmp_path / "in.txt"
     f.write_text("\n".join(texts))
     rc, out, _ = run("--input", str(f))
+    assert rc == 0
     want = Classifier.load(tiny_model_dir).score(texts)
     for d, r in zip(_jsonl(out), want, strict=True):
         assert d["scores"] == r.to_dict()["scores"]
@@ -175,7 +176,7 @@ def test_usage_errors(run, tmp_path):
 def test_output_directory_must_exist(run, tmp_path):
     f = tmp_path / "in.txt"
     f.write_text("a\n")
-    rc, out, err = run("--input", str(f), "--output", str(tmp_path / "nope" / "out.jsonl"))
+    rc, _, err = run("--input", str(f), "--output", str(tmp_path / "nope" / "out.jsonl"))
     assert rc == 2 and "nope" in err
 
 

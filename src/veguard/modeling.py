@@ -132,28 +132,79 @@ class Backend(Protocol):
     def windows(self, texts: list[str], batch_size: int) -> Windows: ...
 
 
+TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "vocab.txt")
+
+
+class WindowTokenizer:
+    """The model's fast tokenizer (the `tokenizers` library: no transformers or torch import),
+    cutting each text into windows of `max_length` tokens that overlap by `stride` tokens.
+
+    Same ids and offsets as `AutoTokenizer(..., truncation=True, return_overflowing_tokens=True)`
+    (a test checks this); special tokens are added to every window.
+    """
+
+    def __init__(self, path: Path, max_length: int, stride: int):
+        from tokenizers import Tokenizer
+
+        f = path / "tokenizer.json"
+        if not f.is_file():
+            raise ModelNotFoundError(f"{f}: missing (veguard needs the fast tokenizer's file)")
+        if not 0 <= stride < max_length - 2:
+            raise ValueError(f"{path}: stride ({stride}) must be in [0, max_length - 2) (max_length {max_length})")
+        self.path = path
+        self.tok = Tokenizer.from_file(str(f))
+        self.tok.no_padding()
+        self.tok.enable_truncation(max_length, stride=stride)
+        self.pad_token_id = self._pad_id(path)
+
+    def _pad_id(self, path: Path) -> int:
+        pad = "[PAD]"
+        try:
+            special = json.loads((path / "special_tokens_map.json").read_text(encoding="utf-8"))
+            pad = special.get("pad_token", pad)
+            pad = pad["content"] if isinstance(pad, dict) else pad
+        except (OSError, json.JSONDecodeError):
+            pass
+        pid = self.tok.token_to_id(pad)
+        return 0 if pid is None else pid
+
+    def token_ids(self, text: str) -> list[int]:
+        return self.tok.encode(text, add_special_tokens=False).ids
+
+    def encode(self, texts: list[str]) -> tuple[list[list[int]], list[int], list[tuple[int, int]]]:
+        """Token windows: ids per window, owning text index, normalised char span."""
+        ids, owner, spans = [], [], []
+        for j, enc in enumerate(self.tok.encode_batch(texts)):
+            for w in (enc, *enc.overflowing):
+                real = [o for o, special in zip(w.offsets, w.special_tokens_mask, strict=True)
+                        if not special and o[1] > o[0]]
+                ids.append(w.ids)
+                owner.append(j)
+                spans.append((real[0][0], real[-1][1]) if real else (0, 0))
+        return ids, owner, spans
+
+    def save(self, out: Path) -> None:
+        for name in TOKENIZER_FILES:
+            if (self.path / name).is_file() and (self.path / name).resolve() != (out / name).resolve():
+                (out / name).write_bytes((self.path / name).read_bytes())
+
+
 class TransformerBackend:
     """A BertForSequenceClassification and its fast tokenizer, scored window by window."""
 
     kind = "transformer"
 
-    def __init__(self, model: Any, tokenizer: Any, max_length: int, stride: int, precision: str):
-        if stride >= max_length - 2:
-            raise ValueError(f"stride ({stride}) must be smaller than max_length - 2 ({max_length})")
-        self.model, self.tokenizer = model, tokenizer
-        self.max_length, self.stride, self.precision = max_length, stride, precision
+    def __init__(self, model: Any, tokenizer: WindowTokenizer, precision: str):
+        self.model, self.tokenizer, self.precision = model, tokenizer, precision
 
     @classmethod
-    def load(cls, path: Path, meta: dict, precision: str) -> "TransformerBackend":
+    def load(cls, path: Path, meta: dict, precision: str) -> TransformerBackend:
         import torch
-        from transformers import AutoTokenizer, BertForSequenceClassification
+        from transformers import BertForSequenceClassification
         from transformers.utils import logging as hf_logging
 
         hf_logging.set_verbosity_error()  # the load report and progress bar are noise here
         hf_logging.disable_progress_bar()
-        tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True, use_fast=True)
-        if not tokenizer.is_fast:
-            raise ValueError(f"{path}: needs a fast tokenizer (tokenizer.json) for offsets")
         # Weights may be stored in fp16 to halve the download; compute in fp32 (or bf16 autocast).
         model = BertForSequenceClassification.from_pretrained(
             path, local_files_only=True, dtype=torch.float32
@@ -161,34 +212,25 @@ class TransformerBackend:
         model.eval()
         if model.config.num_labels != len(CATEGORIES):
             raise ValueError(f"{path}: num_labels is {model.config.num_labels}, expected {len(CATEGORIES)}")
-        max_length = int(meta.get("max_length", 256))
-        max_length = min(max_length, int(model.config.max_position_embeddings))
-        stride = int(meta.get("stride", max_length // 4))
-        return cls(model, tokenizer, max_length, stride, precision)
+        max_length = min(int(meta.get("max_length", 256)), int(model.config.max_position_embeddings))
+        return cls(model, _window_tokenizer(path, meta, max_length), precision)
 
-    def encode(self, texts: list[str]) -> tuple[list[list[int]], list[int], list[tuple[int, int]]]:
-        """Token windows: ids per window, owning text index, normalised char span."""
-        enc = self.tokenizer(
-            texts,
-            truncation=True,
-            max_length=self.max_length,
-            stride=self.stride,
-            return_overflowing_tokens=True,
-            return_offsets_mapping=True,
-            return_attention_mask=False,
-            return_token_type_ids=False,
-        )
-        spans = []
-        for offs in enc["offset_mapping"]:
-            real = [o for o in offs if o[1] > o[0]]  # special tokens have (0, 0)
-            spans.append((real[0][0], real[-1][1]) if real else (0, 0))
-        return enc["input_ids"], list(enc["overflow_to_sample_mapping"]), spans
+    @property
+    def max_length(self) -> int:
+        return self.tokenizer.tok.truncation["max_length"]
+
+    @property
+    def stride(self) -> int:
+        return self.tokenizer.tok.truncation["stride"]
+
+    def encode(self, texts: list[str]):
+        return self.tokenizer.encode(texts)
 
     def forward(self, ids: list[list[int]], batch_size: int) -> np.ndarray:
         """Logits for token windows, batched by length so padding stays small."""
         out = np.zeros((len(ids), len(CATEGORIES)), dtype=np.float32)
         order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
-        pad = self.tokenizer.pad_token_id or 0
+        pad = self.tokenizer.pad_token_id
         for b in range(0, len(order), batch_size):
             idx = order[b : b + batch_size]
             width = len(ids[idx[-1]])  # the longest in this length-sorted batch
@@ -223,14 +265,13 @@ class OnnxBackend(TransformerBackend):
     `VEGUARD_BACKEND=torch`. See docs/PERFORMANCE.md for when it is faster.
     """
 
-    def __init__(self, session: Any, tokenizer: Any, max_length: int, stride: int, precision: str):
-        super().__init__(None, tokenizer, max_length, stride, precision)
+    def __init__(self, session: Any, tokenizer: WindowTokenizer, precision: str):
+        super().__init__(None, tokenizer, precision)
         self.session = session
 
     @classmethod
-    def load(cls, path: Path, meta: dict, precision: str) -> "OnnxBackend":
+    def load(cls, path: Path, meta: dict, precision: str) -> OnnxBackend:
         import onnxruntime as ort
-        from transformers import AutoTokenizer
 
         f = path / meta["onnx"]["file"]
         if not f.is_file():
@@ -239,13 +280,16 @@ class OnnxBackend(TransformerBackend):
         opts.intra_op_num_threads = default_threads()
         opts.inter_op_num_threads = 1
         session = ort.InferenceSession(str(f), opts, providers=["CPUExecutionProvider"])
-        tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True, use_fast=True)
-        max_length = int(meta.get("max_length", 256))
-        stride = int(meta.get("stride", max_length // 4))
-        return cls(session, tokenizer, max_length, stride, "onnx-" + meta["onnx"].get("dtype", "fp32"))
+        tokenizer = _window_tokenizer(path, meta, int(meta.get("max_length", 256)))
+        return cls(session, tokenizer, "onnx-" + meta["onnx"].get("dtype", "fp32"))
 
     def run(self, input_ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
         return self.session.run(["logits"], {"input_ids": input_ids, "attention_mask": mask})[0]
+
+
+def _window_tokenizer(path: Path, meta: dict, max_length: int) -> WindowTokenizer:
+    stride = int(meta.get("stride", max_length // 4))
+    return WindowTokenizer(path, max_length, stride)
 
 
 class TfidfBackend:
@@ -261,7 +305,7 @@ class TfidfBackend:
         self.vectorizer, self.models = vectorizer, models
 
     @classmethod
-    def load(cls, path: Path, meta: dict, precision: str) -> "TfidfBackend":
+    def load(cls, path: Path, meta: dict, precision: str) -> TfidfBackend:
         import joblib
 
         f = path / "tfidf.joblib"
@@ -300,7 +344,7 @@ class Classifier:
         self._temps = temps
 
     @classmethod
-    def load(cls, path: str | os.PathLike | None = None, precision: str | None = None) -> "Classifier":
+    def load(cls, path: str | os.PathLike | None = None, precision: str | None = None) -> Classifier:
         """Load `path`, `$VEGUARD_MODEL` or the shipped default (offline only)."""
         t0 = time.perf_counter()
         p = resolve_model_path(path)
@@ -330,7 +374,7 @@ class Classifier:
         out = Path(path)
         out.mkdir(parents=True, exist_ok=True)
         b.model.save_pretrained(out)
-        b.tokenizer.save_pretrained(out)
+        b.tokenizer.save(out)
         meta = {
             "kind": "transformer",
             "name": self.name,
@@ -423,7 +467,7 @@ class Classifier:
 Src = list[tuple[int, int]]
 
 
-def _sub(s: str, src: Src, pattern: "re.Pattern[str]", repl) -> tuple[str, Src]:
+def _sub(s: str, src: Src, pattern: re.Pattern[str], repl) -> tuple[str, Src]:
     out, out_src, pos = [], [], 0
     for m in pattern.finditer(s):
         out.append(s[pos : m.start()])

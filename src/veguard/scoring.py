@@ -225,8 +225,8 @@ def _run(args: argparse.Namespace) -> int:
             print(f"veguard score: warning: {label}: {bad} invalid UTF-8 byte sequence(s) "
                   "replaced with U+FFFD", file=sys.stderr)
         clf = _load(args.model)
-        kw = dict(text_column=args.text_column, id_column=args.id_column,
-                  batch_size=args.batch_size, total=rows, label=label)
+        kw = {"text_column": args.text_column, "id_column": args.id_column,
+              "batch_size": args.batch_size, "total": rows, "label": label}
         if not args.output:
             score_file(clf, path, fmt, sys.stdout, **kw)
             return 0
