@@ -10,6 +10,8 @@ Leaves out: inference windowing and scoring (veguard.modeling owns those).
 from __future__ import annotations
 
 import json
+import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -138,7 +140,10 @@ def calibrate_model_dir(
         old_targets = Thresholds.load(model_dir / "thresholds.json").meta.get("targets", {})
     rr = review_recall if review_recall is not None else old_targets.get("review_recall", 0.90)
     ap = auto_precision if auto_precision is not None else old_targets.get("auto_precision", 0.95)
+    print(f"calibration: scoring {len(val)} validation rows with {model_dir}", file=sys.stderr, flush=True)
+    t0 = time.time()
     logits, how = model_dir_logits(model_dir, val["text"].tolist())
+    print(f"calibration: scored in {time.time() - t0:.0f} s ({how})", file=sys.stderr, flush=True)
     thresholds, metrics = calibrate(logits, label_matrix(val), rr, ap)
     thresholds.meta["logits"] = how
     metrics["logits"] = how
