@@ -1,10 +1,12 @@
 """Writing the model-directory files shared by both kinds, and re-calibrating an existing one.
 
 `calibrate_model_dir(dir, corpus)` recomputes thresholds.json and validation_metrics.json from
-the corpus validation split (e.g. after converting weights to fp16). Transformer logits are
-computed here with plain truncation at `max_length`, as in training.
+the corpus validation split (e.g. after converting weights to fp16). Logits come from
+veguard.modeling's Classifier backend (its normalisation, windows and precision), so the
+thresholds hold for what inference computes; a plain-truncation fallback is used only when
+veguard.modeling cannot be imported.
 
-Leaves out: inference windowing and scoring (veguard.modeling owns those).
+Leaves out: inference windowing and scoring themselves (veguard.modeling owns those).
 """
 
 from __future__ import annotations
