@@ -4,7 +4,7 @@ The scoring CLI streams (a validating pass, then a scoring pass in chunks), so p
 not grow with the number of lines. The check uses a tiny random BERT (2 layers, width 32, the
 real MiniLM tokenizer) so that 200,000 lines score in minutes on 2 shared cores: the model's
 own memory is a constant, and what is measured is everything that could grow with the file
-(reading, validation, chunking, output). Full run: 10k vs 200k lines; --quick: 5k vs 25k.
+(reading, validation, chunking, output). Full run: 10k vs 200k lines; --quick: 1k vs 5k.
 """
 
 from __future__ import annotations
@@ -17,11 +17,12 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 
-# Runs the CLI in-process, then reports this process's peak RSS (KiB on Linux).
+# Runs the CLI in-process, then reports this process's peak RSS (VmHWM, KiB). Not
+# getrusage's ru_maxrss, which survives exec and would report the parent's peak.
 _RSS_WRAPPER = (
-    "import resource, sys; from veguard.cli import main; rc = main(sys.argv[1:]); "
-    "print('MAXRSS', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr); "
-    "sys.exit(rc)"
+    "import sys; from veguard.cli import main; rc = main(sys.argv[1:]); "
+    "hwm = [l.split()[1] for l in open('/proc/self/status') if l.startswith('VmHWM')][0]; "
+    "print('MAXRSS', hwm, file=sys.stderr); sys.exit(rc)"
 )
 
 
@@ -72,7 +73,7 @@ def _score_file(model: Path, lines: int, texts: list[str], cache: Path) -> dict:
 def run_memory_check(cache: Path, short_workload: Path, quick: bool) -> dict:
     texts = json.loads(short_workload.read_text(encoding="utf-8"))["texts"]
     model = tiny_model(cache)
-    sizes = (5_000, 25_000) if quick else (10_000, 200_000)
+    sizes = (1_000, 5_000) if quick else (10_000, 200_000)
     runs = []
     for n in sizes:
         r = _score_file(model, n, texts, cache)

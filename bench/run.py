@@ -110,6 +110,9 @@ def agreement(ref: dict, other: dict, thresholds) -> dict:
 
     a, b = np.array(ref["scores"]), np.array(other["scores"])
     n = min(len(a), len(b))
+    if n == 0:
+        return {"texts": 0, "max_score_diff": 0.0, "mean_score_diff": 0.0, "category_flips": 0,
+                "flagged_flips": 0, "near_threshold": 0}
     a, b = a[:n], b[:n]
     review = np.array([thresholds.review[c] for c in CATEGORIES])
     da, db = a >= review, b >= review
@@ -152,18 +155,34 @@ def main(argv: list[str] | None = None) -> int:
     if (tfidf / "veguard.json").exists():
         systems["tfidf"] = tfidf
 
-    budget = {"short": 8, "medium": 8, "long": 10} if args.quick else {"short": 30, "medium": 30, "long": 40}
+    budget = {"short": 4, "medium": 4, "long": 6} if args.quick else {"short": 20, "medium": 20, "long": 30}
     keep = 100 if args.quick else 300
-    results = []
-    for wname, wpath in workloads.items():
-        print(f"workload {wname}", flush=True)
-        for system, d in systems.items():
-            # ONNX and TF-IDF directories go through the Classifier, like the fast path.
-            worker_system = "veguard" if system.startswith("onnx") or system == "tfidf" else system
-            r = run_worker(worker_system, d, wpath, budget[wname], keep if wname == "short" else 0,
-                           system)
-            if r:
-                results.append(r)
+    # Full runs repeat every measurement (systems interleaved) and keep the best, because the
+    # CPU is shared: the best of two is the closer estimate of what the code can do.
+    repeats = 1 if args.quick else 2
+    best: dict[tuple[str, str], dict] = {}
+    for rep in range(repeats):
+        for wname, wpath in workloads.items():
+            print(f"workload {wname} (round {rep + 1}/{repeats})", flush=True)
+            for system, d in systems.items():
+                if args.quick and system == "pipeline" and wname != "short":
+                    continue  # the slowest system: one workload is enough for a quick look
+                # ONNX and TF-IDF directories go through the Classifier, like the fast path.
+                worker_system = "veguard" if system.startswith("onnx") or system == "tfidf" else system
+                r = run_worker(worker_system, d, wpath, budget[wname],
+                               keep if wname == "short" and rep == 0 else 0, system)
+                if not r:
+                    continue
+                key = (wname, system)
+                prev = best.get(key)
+                r["all_texts_per_s"] = [*(prev["all_texts_per_s"] if prev else []), r["texts_per_s"]]
+                if prev and prev["scores"] and not r["scores"]:
+                    r["scores"] = prev["scores"]
+                if prev is None or r["texts_per_s"] > prev["texts_per_s"]:
+                    best[key] = r
+                else:
+                    prev["all_texts_per_s"] = r["all_texts_per_s"]
+    results = list(best.values())
 
     from veguard.thresholds import Thresholds
 

@@ -93,7 +93,7 @@ def _wait_ready(port: int, proc: subprocess.Popen, timeout: float = 180) -> None
 
 
 def run_service_bench(model_dir: Path, quick: bool, texts: list[str]) -> dict:
-    seconds = 6 if quick else 20
+    seconds = 3 if quick else 15
     out: dict = {"seconds_per_level": seconds, "runs": []}
     for batching in (True, False):
         port, token = _free_port(), secrets.token_urlsafe(24)

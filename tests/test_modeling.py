@@ -263,3 +263,27 @@ def test_offset_replay_property(text, a, b):
     assert all(0 <= x < y <= len(text) for x, y in src)
     start, end = to_original_span(text, norm, a, b)
     assert 0 <= start <= end <= len(text)
+
+
+def test_internal_chunks_keep_order(tiny_model_dir, monkeypatch):
+    import veguard.modeling as modeling
+
+    clf = Classifier.load(tiny_model_dir, precision="fp32")
+    whole = clf.predict_proba(TEXTS * 3)
+    monkeypatch.setattr(modeling, "SCORE_CHUNK", 2)
+    np.testing.assert_allclose(clf.predict_proba(TEXTS * 3), whole, atol=1e-5)
+
+
+def test_token_budget_batches(tiny_model_dir, monkeypatch):
+    import veguard.modeling as modeling
+
+    clf = Classifier.load(tiny_model_dir, precision="fp32")
+    texts = ["word " * n for n in (3, 200, 40, 500, 1, 90)]
+    whole = clf.predict_proba(texts)
+    shapes = []
+    run = clf.backend.run
+    monkeypatch.setattr(clf.backend, "run", lambda ids, mask: shapes.append(ids.shape) or run(ids, mask))
+    monkeypatch.setattr(modeling, "MAX_BATCH_TOKENS", 300)
+    np.testing.assert_allclose(clf.predict_proba(texts), whole, atol=1e-5)
+    assert all(b * w <= 300 or b == 1 for b, w in shapes)
+    assert sum(b for b, _ in shapes) == sum(r.extra.get("windows", 1) for r in clf.score(texts))

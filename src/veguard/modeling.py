@@ -34,6 +34,8 @@ from veguard.thresholds import Thresholds
 
 DEFAULT_MODEL = "models/veguard-minilm-v1"
 PRECISIONS = ("fp32", "bf16")
+MAX_BATCH_TOKENS = 8192  # padded tokens per model call (32 windows of 256)
+SCORE_CHUNK = 4096  # texts tokenized and scored together inside one score() call
 
 
 class ModelNotFoundError(FileNotFoundError):
@@ -227,19 +229,29 @@ class TransformerBackend:
         return self.tokenizer.encode(texts)
 
     def forward(self, ids: list[list[int]], batch_size: int) -> np.ndarray:
-        """Logits for token windows, batched by length so padding stays small."""
+        """Logits for token windows, batched by length so padding stays small.
+
+        A batch holds at most `batch_size` windows and at most MAX_BATCH_TOKENS padded tokens,
+        so batches of full-length windows (long articles) do not balloon activation memory.
+        """
         out = np.zeros((len(ids), len(CATEGORIES)), dtype=np.float32)
         order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
         pad = self.tokenizer.pad_token_id
-        for b in range(0, len(order), batch_size):
-            idx = order[b : b + batch_size]
-            width = len(ids[idx[-1]])  # the longest in this length-sorted batch
+        b = 0
+        while b < len(order):
+            e = b + 1
+            # Sorted ascending, so the last window taken sets the padded width.
+            while e < len(order) and e - b < batch_size and (e - b + 1) * len(ids[order[e]]) <= MAX_BATCH_TOKENS:
+                e += 1
+            idx = order[b:e]
+            width = len(ids[idx[-1]])
             input_ids = np.full((len(idx), width), pad, dtype=np.int64)
             mask = np.zeros((len(idx), width), dtype=np.int64)
             for row, i in enumerate(idx):
                 input_ids[row, : len(ids[i])] = ids[i]
                 mask[row, : len(ids[i])] = 1
             out[idx] = self.run(input_ids, mask)
+            b = e
         return out
 
     def run(self, input_ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
@@ -405,19 +417,20 @@ class Classifier:
         probs = np.zeros((n, len(CATEGORIES)))
         counts = np.zeros(n, dtype=int)
         best_span = np.zeros((n, len(CATEGORIES), 2), dtype=int)
-        live = [i for i, t in enumerate(norm) if t.strip()]  # empty texts: no model call
-        if not live:
-            return probs, counts, best_span
-        w = self.backend.windows([norm[i] for i in live], batch_size)
-        p = self._calibrate(w.logits)
-        best = np.full((len(live), len(CATEGORIES)), -1.0)
-        for k in range(len(p)):  # per category the max over a text's windows
-            j = int(w.owner[k])
-            counts[live[j]] += 1
-            better = p[k] > best[j]
-            best[j] = np.where(better, p[k], best[j])
-            best_span[live[j], better] = w.spans[k]
-        probs[live] = best
+        live_all = [i for i, t in enumerate(norm) if t.strip()]  # empty texts: no model call
+        # Chunks bound the memory of token lists for very long inputs lists.
+        for c in range(0, len(live_all), SCORE_CHUNK):
+            live = live_all[c : c + SCORE_CHUNK]
+            w = self.backend.windows([norm[i] for i in live], batch_size)
+            p = self._calibrate(w.logits)
+            best = np.full((len(live), len(CATEGORIES)), -1.0)
+            for k in range(len(p)):  # per category the max over a text's windows
+                j = int(w.owner[k])
+                counts[live[j]] += 1
+                better = p[k] > best[j]
+                best[j] = np.where(better, p[k], best[j])
+                best_span[live[j], better] = w.spans[k]
+            probs[live] = best
         return probs, counts, best_span
 
     def predict_proba(self, texts: list[str], batch_size: int = 64) -> np.ndarray:
