@@ -79,6 +79,11 @@ def test_smoke_cli_writes_loadable_model_dir(tmp_path, capsys):
     assert all(th.temperature[c] > 0 for c in CATEGORIES)
     metrics = json.loads((out / "validation_metrics.json").read_text())
     assert set(metrics["categories"]) == set(CATEGORIES)
+    # The inference side loads what training wrote (the model-directory contract).
+    modeling = pytest.importorskip("veguard.modeling")
+    clf = modeling.Classifier.load(out)
+    res = clf.score("a short text")
+    assert set(res.scores) == set(CATEGORIES) and clf.thresholds.review == pytest.approx(th.review)
 
 
 def test_fp16_save_and_float32_reload(tmp_path):
