@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -103,6 +104,22 @@ def choose_precision() -> str:
     capability = torch.backends.cpu.get_cpu_capability()  # e.g. "AVX512", "AVX2", "DEFAULT"
     native = {"amx_bf16", "avx512_bf16"} & cpu_flags()
     return "bf16" if native and capability != "DEFAULT" else "fp32"
+
+
+def spin_allowed() -> bool:
+    """Whether worker threads may busy-wait between parallel regions (`VEGUARD_SPIN=1`).
+
+    Off by default: on a CPU shared with other processes, a spinning thread waits at every
+    barrier for a sibling the OS has descheduled, and two threads ran 4x slower than one here
+    (docs/PERFORMANCE.md). Passive waiting costs little on an idle machine.
+    """
+    return os.environ.get("VEGUARD_SPIN", "") == "1"
+
+
+def _prepare_openmp() -> None:
+    # OpenMP reads its wait policy once, when torch loads it: only effective before that.
+    if not spin_allowed() and "torch" not in sys.modules:
+        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 
 def default_threads() -> int:
@@ -291,6 +308,7 @@ class OnnxBackend(TransformerBackend):
         opts = ort.SessionOptions()
         opts.intra_op_num_threads = default_threads()
         opts.inter_op_num_threads = 1
+        opts.add_session_config_entry("session.intra_op.allow_spinning", "1" if spin_allowed() else "0")
         session = ort.InferenceSession(str(f), opts, providers=["CPUExecutionProvider"])
         tokenizer = _window_tokenizer(path, meta, int(meta.get("max_length", 256)))
         return cls(session, tokenizer, "onnx-" + meta["onnx"].get("dtype", "fp32"))
@@ -367,6 +385,7 @@ class Classifier:
         if meta["kind"] == "transformer" and use_onnx:
             backend: Backend = OnnxBackend.load(p, meta, "fp32")
         elif meta["kind"] == "transformer":
+            _prepare_openmp()
             import torch
 
             torch.set_num_threads(default_threads())
