@@ -11,17 +11,18 @@ Left out: training-time sampling and class balancing (the trainer's job).
 
 from __future__ import annotations
 
-import hashlib
 import time
 from collections import Counter
 from pathlib import Path
 
 import pandas as pd
 
+from veguard.data.augment import make_contrasts
 from veguard.data.decisions import read_decisions
 from veguard.data.dedup import assign_splits, dedup_key, near_duplicate_pairs, resolve_duplicates
 from veguard.data.normalize import normalize
 from veguard.data.sources import SOURCES, DataError
+from veguard.data.synthetic import load_synthetic, row_id
 from veguard.taxonomy import CATEGORIES, CONTEXTS, SPLITS
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
@@ -72,13 +73,7 @@ def load_corpus(path: str | Path | None = None) -> pd.DataFrame:
 
 
 def _synthetic_rows(root: Path, notes: list[str]) -> list[dict]:
-    """Synthetic + contrast rows in raw-schema form, or none (with a note) if unavailable."""
-    try:
-        from veguard.data.augment import make_contrasts
-        from veguard.data.synthetic import load_synthetic
-    except ImportError as exc:
-        notes.append(f"synthetic data skipped: {exc}")
-        return []
+    """Synthetic + contrast rows in raw-schema form, or none (with a note) if `root` is missing."""
     if not root.is_dir():
         notes.append(f"synthetic data skipped: {root} does not exist")
         return []
@@ -103,8 +98,7 @@ def adapt_synthetic(rows: list[dict], source: str) -> list[dict]:
             labels[c] = -1 if v is None else int(v)
             if labels[c] not in (1, 0, -1):
                 raise DataError(f"{source} row {i}: {c} must be 0/1/null, got {v!r}")
-        digest = hashlib.sha1(str(r["text"]).encode("utf-8")).hexdigest()[:12]
-        out.append({"id": f"{source}:{digest}", "text": str(r["text"]), **labels,
+        out.append({"id": row_id(source, str(r["text"])), "text": str(r["text"]), **labels,
                     "context": r["context"], "source": source, "group": str(r["pair"])})
     return out
 

@@ -17,7 +17,7 @@ import hashlib
 import json
 from pathlib import Path
 
-from veguard.taxonomy import CONTEXTS
+from veguard.taxonomy import CATEGORIES, CONTEXTS, FLAGGING
 
 # Kinds whose rows must be positive on at least one flagging label.
 VIOLATING_KINDS: tuple[str, ...] = (
@@ -48,13 +48,12 @@ BENIGN_KINDS: tuple[str, ...] = (
 )
 KINDS: tuple[str, ...] = VIOLATING_KINDS + BENIGN_KINDS
 STYLES: tuple[str, ...] = ("plain", "jargon", "slang", "obfuscated", "formal")
-FLAGGING_LABELS: tuple[str, ...] = ("extremism", "violence", "hate")
+FLAGGING_LABELS: tuple[str, ...] = FLAGGING  # the taxonomy names them
 
 DEFAULT_ROOT = Path(__file__).resolve().parents[3] / "data" / "synthetic"
 
 _REQUIRED: tuple[str, ...] = (
-    "text", "extremism", "violence", "hate", "offensive",
-    "kind", "context", "ideology", "target", "style", "pair",
+    "text", *CATEGORIES, "kind", "context", "ideology", "target", "style", "pair",
 )
 
 
