@@ -22,9 +22,10 @@ from pathlib import Path
 import yaml
 
 from veguard.data.synthetic import BENIGN_KINDS, FLAGGING_LABELS, STYLES
+from veguard.paths import REPO_ROOT
 from veguard.taxonomy import CONTEXTS
 
-DEFAULT_FRAMES = Path(__file__).resolve().parents[3] / "data" / "synthetic" / "frames.yaml"
+DEFAULT_FRAMES = REPO_ROOT / "data" / "synthetic" / "frames.yaml"
 QUOTE = "{quote}"
 MAX_QUOTE_WORDS = 60
 

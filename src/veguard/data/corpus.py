@@ -23,9 +23,9 @@ from veguard.data.dedup import assign_splits, dedup_key, near_duplicate_pairs, r
 from veguard.data.normalize import normalize
 from veguard.data.sources import SOURCES, DataError
 from veguard.data.synthetic import load_synthetic, row_id
+from veguard.paths import REPO_ROOT
 from veguard.taxonomy import CATEGORIES, CONTEXTS, SPLITS
 
-REPO_ROOT = Path(__file__).resolve().parents[3]
 DEFAULT_CORPUS = REPO_ROOT / "data" / "processed" / "corpus.parquet"
 COLUMNS = ("id", "text", *CATEGORIES, "context", "source", "group", "split")
 CONTRAST_SEED = 13

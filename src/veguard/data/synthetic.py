@@ -17,6 +17,7 @@ import hashlib
 import json
 from pathlib import Path
 
+from veguard.paths import REPO_ROOT
 from veguard.taxonomy import CATEGORIES, CONTEXTS, FLAGGING
 
 # Kinds whose rows must be positive on at least one flagging label.
@@ -50,7 +51,7 @@ KINDS: tuple[str, ...] = VIOLATING_KINDS + BENIGN_KINDS
 STYLES: tuple[str, ...] = ("plain", "jargon", "slang", "obfuscated", "formal")
 FLAGGING_LABELS: tuple[str, ...] = FLAGGING  # the taxonomy names them
 
-DEFAULT_ROOT = Path(__file__).resolve().parents[3] / "data" / "synthetic"
+DEFAULT_ROOT = REPO_ROOT / "data" / "synthetic"
 
 _REQUIRED: tuple[str, ...] = (
     "text", *CATEGORIES, "kind", "context", "ideology", "target", "style", "pair",

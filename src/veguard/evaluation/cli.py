@@ -17,8 +17,7 @@ import sys
 from pathlib import Path
 
 from veguard.evaluation.suites import DEFAULT_SUITES_DIR, SuiteError, discover
-
-REPO_ROOT = Path(__file__).resolve().parents[3]
+from veguard.paths import REPO_ROOT
 
 
 def repo_path(rel: str) -> Path:

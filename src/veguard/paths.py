@@ -1,0 +1,13 @@
+"""Where the checkout's data lives: the repository root, found once from this file.
+
+An editable install keeps the package in `src/veguard/`, so the root is two levels up.
+Modules that default to a file in the checkout (`data/synthetic/`, `data/processed/`,
+`eval/`) build their path from `REPO_ROOT` instead of counting parents themselves.
+Left out: `veguard.modeling.repo_root()`, which predates this module.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
