@@ -217,6 +217,17 @@ def test_bad_case_file_names_line_and_field(tmp_path):
         evaluate(suites, ["functional"], {"model": FakeClassifier()})
 
 
+def test_case_file_not_utf8_is_a_suite_error(tmp_path):
+    (tmp_path / "functional.yaml").write_text(
+        "name: functional\nkind: functional\ndescription: x\nmetrics: [accuracy]\ncases: c.csv\n",
+        encoding="utf-8")
+    (tmp_path / "c.csv").write_bytes(
+        b"case_id,functionality,text,label,ideology,target\na,f,caf\xe9 text,1,none,\n")
+    suites = discover(tmp_path)
+    with pytest.raises(SuiteError, match=r"c\.csv: cannot read"):
+        evaluate(suites, ["functional"], {"model": FakeClassifier()})
+
+
 def test_cli_with_a_real_tiny_model(tiny_model_dir, tmp_path):
     """The real Classifier (a tiny random transformer from conftest) through the CLI's own
     loader: checks the runner relies only on the public Classifier surface."""

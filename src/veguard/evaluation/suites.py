@@ -186,7 +186,7 @@ def read_csv(path: Path, required: list[str]) -> list[tuple[int, dict[str, str]]
             if missing:
                 raise SuiteError(f"{path}: missing column(s) {', '.join(missing)}")
             rows = [(reader.line_num, row) for row in reader]
-    except OSError as e:
+    except (OSError, UnicodeDecodeError, csv.Error) as e:  # not UTF-8, or not CSV
         raise SuiteError(f"{path}: cannot read: {e}") from e
     if not rows:
         raise SuiteError(f"{path}: no rows")
