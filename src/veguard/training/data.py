@@ -32,22 +32,12 @@ def read_corpus(path: str | Path | None) -> pd.DataFrame:
         except (OSError, ValueError) as e:
             raise ValueError(f"{path}: cannot read corpus: {e}") from e
     else:
+        from veguard.data.corpus import load_corpus
+
         try:
-            from veguard.data.corpus import load_corpus
-        except ImportError:  # corpus module not installed yet: read the parquet directly
-            load_corpus = None
-        if load_corpus is not None:
-            try:
-                df = load_corpus(path)
-            except (OSError, ValueError) as e:
-                raise ValueError(f"cannot read corpus: {e}") from e
-        elif path is None:
-            raise ValueError("no corpus path given and veguard.data.corpus is not available")
-        else:
-            try:
-                df = pd.read_parquet(path)
-            except (OSError, ValueError) as e:
-                raise ValueError(f"{path}: cannot read corpus: {e}") from e
+            df = load_corpus(path)
+        except (OSError, ValueError) as e:
+            raise ValueError(f"cannot read corpus: {e}") from e
     return check_corpus(df, str(path))
 
 
