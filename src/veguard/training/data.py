@@ -70,6 +70,21 @@ def split_rows(df: pd.DataFrame, split: str, limit: int | None, seed: int) -> pd
     return part.reset_index(drop=True)
 
 
+def train_and_validation(args, corpus: pd.DataFrame | None = None
+                         ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """(checked corpus, train rows, validation rows) for one training job.
+
+    `corpus` (a DataFrame) skips reading `args.corpus`; `args.max_train_rows` /
+    `args.max_val_rows` subsample with `args.seed`. Both splits must be non-empty.
+    """
+    df = read_corpus(args.corpus) if corpus is None else check_corpus(corpus, "corpus DataFrame")
+    train = split_rows(df, "train", args.max_train_rows, args.seed)
+    val = split_rows(df, "validation", args.max_val_rows, args.seed)
+    if len(train) == 0 or len(val) == 0:
+        raise ValueError(f"{args.corpus}: need train and validation rows (got {len(train)}, {len(val)})")
+    return df, train, val
+
+
 def label_matrix(df: pd.DataFrame) -> np.ndarray:
     """[n, len(CATEGORIES)] float32 labels with -1 for unknown."""
     return df[list(CATEGORIES)].to_numpy(dtype=np.float32)

@@ -27,15 +27,13 @@ from veguard.taxonomy import CATEGORIES
 from veguard.training.args import TrainArgs
 from veguard.training.data import (
     bucketed_batches,
-    check_corpus,
     collate,
     corpus_summary,
     label_matrix,
     positive_weights,
-    read_corpus,
     sample_epoch,
     source_targets,
-    split_rows,
+    train_and_validation,
 )
 from veguard.training.modeldir import base_model_path, calibrate_model_dir, write_veguard_json
 
@@ -120,11 +118,7 @@ def train(args: TrainArgs, corpus=None) -> Path:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
 
-    df = read_corpus(args.corpus) if corpus is None else check_corpus(corpus, "corpus DataFrame")
-    train_df = split_rows(df, "train", args.max_train_rows, args.seed)
-    val_df = split_rows(df, "validation", args.max_val_rows, args.seed)
-    if len(train_df) == 0 or len(val_df) == 0:
-        raise ValueError(f"{args.corpus}: need train and validation rows (got {len(train_df)}, {len(val_df)})")
+    df, train_df, val_df = train_and_validation(args, corpus)
     train_labels = label_matrix(train_df)
     counts = train_df["source"].value_counts().to_dict()
     targets = source_targets(counts, args.source_cap, args.source_caps, args.source_weights, args.epoch_size)
