@@ -3,8 +3,7 @@
 `calibrate_model_dir(dir, corpus)` recomputes thresholds.json and validation_metrics.json from
 the corpus validation split (e.g. after converting weights to fp16). Logits come from
 veguard.modeling's Classifier backend (its normalisation, windows and precision), so the
-thresholds hold for what inference computes; a plain-truncation fallback is used only when
-veguard.modeling cannot be imported.
+thresholds hold for what inference computes.
 
 Leaves out: inference windowing and scoring themselves (veguard.modeling owns those).
 """
@@ -70,7 +69,8 @@ def read_veguard_json(model_dir: str | Path) -> dict:
 def transformer_logits_fn(model_dir: str | Path, batch_size: int = 64, bf16: bool = False):
     """callable(list[str]) -> np.ndarray[n, 4] of raw logits, truncating at max_length.
 
-    The fallback when veguard.modeling is unavailable; see `model_dir_logits`.
+    Not used by calibration (`model_dir_logits` goes through the Classifier); the tests use
+    it to check that fp16-saved weights reload as float32.
     """
     import torch
     from transformers import AutoTokenizer, BertForSequenceClassification
@@ -93,18 +93,8 @@ def model_dir_logits(model_dir: str | Path, texts: list[str], batch_size: int = 
     Classifier's score is the max of sigmoid(logit / T) over windows, and that is monotone in
     the logit, so thresholds chosen on these logits hold for its scores.
     """
-    try:
-        from veguard.modeling import Classifier
-    except ImportError:
-        Classifier = None
-    if Classifier is None:
-        meta = read_veguard_json(model_dir)
-        if meta["kind"] == "tfidf":
-            from veguard.training.tfidf import load_logits_fn
-
-            return np.asarray(load_logits_fn(model_dir)(texts), dtype=np.float64), "tfidf.joblib"
-        return transformer_logits_fn(model_dir, batch_size)(texts).astype(np.float64), "truncation, fp32"
     from veguard.data.normalize import normalize
+    from veguard.modeling import Classifier
 
     clf = Classifier.load(model_dir)
     w = clf.backend.windows([normalize(t) for t in texts], batch_size)
