@@ -30,12 +30,12 @@ class Thresholds:
     meta: dict = field(default_factory=dict)  # the rest of the file, kept for reports
 
     @classmethod
-    def default(cls) -> "Thresholds":
+    def default(cls) -> Thresholds:
         """Uncalibrated 0.5 / 0.9 points: for freshly trained models before calibration."""
         return cls(review={c: 0.5 for c in CATEGORIES}, auto={c: 0.9 for c in CATEGORIES})
 
     @classmethod
-    def load(cls, path: str | Path) -> "Thresholds":
+    def load(cls, path: str | Path) -> Thresholds:
         path = Path(path)
         try:
             raw = json.loads(path.read_text(encoding="utf-8"))
