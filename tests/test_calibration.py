@@ -119,3 +119,23 @@ def test_calibrate_writes_loadable_thresholds(tmp_path):
 def test_calibrate_rejects_bad_shapes():
     with pytest.raises(ValueError, match="must both be"):
         calibrate(np.zeros((3, 2)), np.zeros((3, 2)))
+
+
+def test_review_precision_floor_raises_the_review_point():
+    # One category; scores 0.9..0.1 with labels chosen so recall 0.9 needs the lowest threshold.
+    # Labels (descending score): 1 1 0 0 0 0 0 0 1 -> recall>=0.9 only at 0.1 (precision 3/9).
+    scores = np.array([0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2, 0.1])
+    y = np.array([1, 1, 0, 0, 0, 0, 0, 0, 1])
+    logits = np.log(scores / (1 - scores))
+    z = np.tile(logits[:, None], (1, len(CATEGORIES)))
+    labels = np.tile(y[:, None], (1, len(CATEGORIES)))
+    plain, _ = calibrate(z, labels, review_recall=0.9, auto_precision=0.95)
+    floored, _ = calibrate(z, labels, review_recall=0.9, auto_precision=0.95, review_min_precision=0.5)
+    c = CATEGORIES[0]
+    assert plain.meta["operating_points"][c]["review"]["precision"] == pytest.approx(3 / 9)
+    rec = floored.meta["operating_points"][c]["review"]
+    # the lowest threshold with precision >= 0.5 is the 4th score (2 of 4 positive)
+    assert rec["precision"] >= 0.5 and rec["recall"] == pytest.approx(2 / 3)
+    assert floored.review[c] > plain.review[c]
+    assert "floor" in rec["note"]
+    assert floored.meta["targets"]["review_min_precision"] == 0.5

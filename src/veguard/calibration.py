@@ -143,8 +143,14 @@ def calibrate(
     review_recall: float = 0.90,
     auto_precision: float = 0.95,
     chosen_on: str = "corpus validation split",
+    review_min_precision: float = 0.0,
 ) -> tuple[Thresholds, dict]:
-    """Fit temperatures and operating points. Returns (Thresholds, validation_metrics dict)."""
+    """Fit temperatures and operating points. Returns (Thresholds, validation_metrics dict).
+
+    `review` is the highest threshold reaching `review_recall`, unless that leaves a queue whose
+    precision is below `review_min_precision`: then it is raised to the lowest threshold that
+    reaches the floor (a queue mostly of false alarms trains reviewers to click through it).
+    """
     logits, labels = np.asarray(logits, dtype=np.float64), np.asarray(labels)
     if logits.shape != labels.shape or logits.ndim != 2 or logits.shape[1] != len(CATEGORIES):
         raise ValueError(f"logits {logits.shape} and labels {labels.shape} must both be [n, {len(CATEGORIES)}]")
@@ -154,6 +160,15 @@ def calibrate(
         temps[c] = fit_temperature(z, y)
         raw_p, cal_p = sigmoid(z), sigmoid(z / temps[c])
         rp = operating_point(cal_p, y, "recall", review_recall)
+        if rp["precision"] is not None and rp["precision"] < review_min_precision:
+            floor = operating_point(cal_p, y, "precision", review_min_precision)
+            if "note" not in floor and floor["threshold"] > rp["threshold"]:
+                floor["note"] = (
+                    f"recall target {review_recall:.2f} gave precision {rp['precision']:.3f}, "
+                    f"below the floor {review_min_precision:.2f}; review raised to the floor"
+                )
+                floor["target"] = f"recall>={review_recall:.2f}, precision>={review_min_precision:.2f}"
+                rp = floor
         ap = operating_point(cal_p, y, "precision", auto_precision)
         if ap["threshold"] < rp["threshold"]:
             # Auto action below the review point would act on texts that are not even
@@ -175,7 +190,11 @@ def calibrate(
     meta = {
         "operating_points": ops,
         "chosen_on": f"{chosen_on}, {date.today().isoformat()}",
-        "targets": {"review_recall": review_recall, "auto_precision": auto_precision},
+        "targets": {
+            "review_recall": review_recall,
+            "review_min_precision": review_min_precision,
+            "auto_precision": auto_precision,
+        },
     }
     th = Thresholds(review=review, auto=auto, temperature=temps, meta=meta)
     return th, {"n_validation": len(labels), "categories": metrics}

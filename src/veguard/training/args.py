@@ -100,6 +100,10 @@ class TrainArgs:
     # --- calibration
     review_recall: float = field(default=0.90, metadata={"help": "review point: recall target"})
     auto_precision: float = field(default=0.95, metadata={"help": "auto point: precision target"})
+    review_min_precision: float = field(
+        default=0.0,
+        metadata={"help": "review point: precision floor; the recall target yields to it"},
+    )
 
     # --- tfidf reference
     tfidf_word_features: int = field(default=30000, metadata={"help": "max word 1-2gram features"})
@@ -119,6 +123,8 @@ class TrainArgs:
                      "bucket_chunk"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if not 0.0 <= self.review_min_precision <= 1.0:
+            raise ValueError(f"review_min_precision must be in [0, 1], got {self.review_min_precision}")
         for name in ("review_recall", "auto_precision"):
             if not 0.0 < getattr(self, name) <= 1.0:
                 raise ValueError(f"{name} must be in (0, 1], got {getattr(self, name)}")

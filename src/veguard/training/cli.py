@@ -23,6 +23,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--calibrate-only", action="store_true",
                    help="recompute thresholds.json for --model from the validation split")
     p.add_argument("--model", help="model directory for --calibrate-only")
+    p.add_argument("--review-min-precision", type=float, default=None,
+                   help="with --calibrate-only: precision floor for the review point "
+                        "(default: the one recorded in thresholds.json)")
     p.add_argument("--corpus", help="corpus path (overrides the config; used by --calibrate-only)")
     p.add_argument("--help-config", action="store_true", help="list config keys and exit")
     return p
@@ -42,7 +45,9 @@ def main(argv: list[str] | None = None) -> int:
         from veguard.training.modeldir import calibrate_model_dir
 
         try:
-            th = calibrate_model_dir(opts.model, opts.corpus)
+            th = calibrate_model_dir(
+                opts.model, opts.corpus, review_min_precision=opts.review_min_precision
+            )
         except ValueError as e:
             print(f"veguard train: {e}", file=sys.stderr)
             return 1

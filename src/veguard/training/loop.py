@@ -210,6 +210,9 @@ def train(args: TrainArgs, corpus=None) -> Path:
     write_veguard_json(out, args, "transformer", trained)
     # Calibrate on the saved directory through the inference code path, so the thresholds
     # hold for exactly what the Classifier computes (fp16 rounding and windows included).
-    calibrate_model_dir(out, df, args.review_recall, args.auto_precision, args.max_val_rows, args.seed)
+    calibrate_model_dir(
+        out, df, args.review_recall, args.auto_precision, args.max_val_rows, args.seed,
+        review_min_precision=args.review_min_precision,
+    )
     _log(f"wrote {out} ({step} steps, {round(time.time() - t_start, 1)} s)")
     return out

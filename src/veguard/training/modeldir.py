@@ -112,6 +112,7 @@ def calibrate_model_dir(
     auto_precision: float | None = None,
     max_val_rows: int | None = None,
     seed: int = 13,
+    review_min_precision: float | None = None,
 ) -> Thresholds:
     """Recompute thresholds.json + validation_metrics.json for an existing model directory.
 
@@ -132,11 +133,15 @@ def calibrate_model_dir(
         old_targets = Thresholds.load(model_dir / "thresholds.json").meta.get("targets", {})
     rr = review_recall if review_recall is not None else old_targets.get("review_recall", 0.90)
     ap = auto_precision if auto_precision is not None else old_targets.get("auto_precision", 0.95)
+    if review_min_precision is None:
+        review_min_precision = old_targets.get("review_min_precision", 0.0)
     print(f"calibration: scoring {len(val)} validation rows with {model_dir}", file=sys.stderr, flush=True)
     t0 = time.time()
     logits, how = model_dir_logits(model_dir, val["text"].tolist())
     print(f"calibration: scored in {time.time() - t0:.0f} s ({how})", file=sys.stderr, flush=True)
-    thresholds, metrics = calibrate(logits, label_matrix(val), rr, ap)
+    thresholds, metrics = calibrate(
+        logits, label_matrix(val), rr, ap, review_min_precision=review_min_precision
+    )
     thresholds.meta["logits"] = how
     metrics["logits"] = how
     save_calibration(model_dir, thresholds, metrics)

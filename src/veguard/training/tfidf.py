@@ -113,6 +113,9 @@ def train_tfidf(args: TrainArgs, corpus=None) -> Path:
         "wall_seconds": round(time.time() - t0, 1),
     }
     write_veguard_json(out, args, "tfidf", trained)
-    calibrate_model_dir(out, df, args.review_recall, args.auto_precision, args.max_val_rows, args.seed)
+    calibrate_model_dir(
+        out, df, args.review_recall, args.auto_precision, args.max_val_rows, args.seed,
+        review_min_precision=args.review_min_precision,
+    )
     print(f"wrote {out} ({trained['wall_seconds']} s)", file=sys.stderr, flush=True)
     return out
