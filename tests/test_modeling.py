@@ -287,3 +287,17 @@ def test_token_budget_batches(tiny_model_dir, monkeypatch):
     np.testing.assert_allclose(clf.predict_proba(texts), whole, atol=1e-5)
     assert all(b * w <= 300 or b == 1 for b, w in shapes)
     assert sum(b for b, _ in shapes) == sum(r.extra.get("windows", 1) for r in clf.score(texts))
+
+
+@pytest.mark.parametrize(("spin", "want"), [("", "PASSIVE"), ("1", None)])
+def test_passive_openmp_wait_unless_spin(tiny_model_dir, spin, want):
+    # A fresh process: the policy only takes effect if set before torch is imported.
+    code = (
+        "import os, sys; from veguard.modeling import Classifier; "
+        f"Classifier.load({str(tiny_model_dir)!r}); print(os.environ.get('OMP_WAIT_POLICY'))"
+    )
+    env = {k: v for k, v in __import__("os").environ.items() if k != "OMP_WAIT_POLICY"}
+    env["VEGUARD_SPIN"] = spin
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                         check=True).stdout.split()[-1]
+    assert out == str(want)

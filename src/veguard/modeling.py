@@ -5,10 +5,11 @@ normalises texts with the one `normalize`, splits long texts into overlapping to
 scores every window, takes the per-category max, calibrates (sigmoid(logit / temperature)),
 decides with `Thresholds.decide`, and points `evidence` at the span of the ORIGINAL text whose
 window drove the top flagging score. The transformer path is the fast one: bf16 autocast where
-the CPU has native bf16 (avx512_bf16 / amx_bf16), length-sorted batches with dynamic padding,
-`torch.inference_mode`, batched fast-tokenizer calls.
+the CPU has native bf16 (avx512_bf16 / amx_bf16), length-sorted, token-budgeted batches with
+dynamic padding, `torch.inference_mode`, batched fast-tokenizer calls, passive thread waiting.
+A directory written by `veguard export` is scored through ONNX Runtime instead (no torch import).
 
-What it leaves out: file reading and output formats (`veguard.scoring`), ONNX
+What it leaves out: file reading and output formats (`veguard.scoring`), writing ONNX files
 (`veguard.export`), training and calibration (other modules write the directory we read).
 
 Windows: `max_length` is the window size in tokens (special tokens included) and `stride` is
@@ -54,7 +55,9 @@ def resolve_model_path(path: str | os.PathLike | None = None) -> Path:
         path = os.environ.get("VEGUARD_MODEL") or repo_root() / DEFAULT_MODEL
     p = Path(path)
     if not p.is_dir():
-        raise ModelNotFoundError(f"model directory not found: {p}")
+        raise ModelNotFoundError(
+            f"model directory not found: {p} (pass a path / --model, or set VEGUARD_MODEL)"
+        )
     if not (p / "veguard.json").is_file():
         raise ModelNotFoundError(f"{p}: not a veguard model directory (no veguard.json)")
     return p
