@@ -82,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
                 subprocess.run([sys.executable, "-m", "veguard.cli", "export", "--model", args.model,
                                 "--out", str(d), "--check-texts", "0", *flag],
                                check=True, capture_output=True)
-                rows.append(compare(fp32, Classifier.load(d), texts, name))
+                rows.append(compare(fp32, Classifier.load(d, backend="onnx"), texts, name))
     for r in rows:
         print(json.dumps(r))
     OUT.parent.mkdir(parents=True, exist_ok=True)

@@ -4,7 +4,7 @@ The scoring CLI streams (a validating pass, then a scoring pass in chunks), so p
 not grow with the number of lines. The check uses a tiny random BERT (2 layers, width 32, the
 real MiniLM tokenizer) so that 200,000 lines score in minutes on 2 shared cores: the model's
 own memory is a constant, and what is measured is everything that could grow with the file
-(reading, validation, chunking, output). Full run: 10k vs 200k lines; --quick: 1k vs 5k.
+(reading, validation, chunking, output). Full run: 10k, 50k and 200k lines; --quick: 1k vs 5k.
 """
 
 from __future__ import annotations
@@ -73,7 +73,7 @@ def _score_file(model: Path, lines: int, texts: list[str], cache: Path) -> dict:
 def run_memory_check(cache: Path, short_workload: Path, quick: bool) -> dict:
     texts = json.loads(short_workload.read_text(encoding="utf-8"))["texts"]
     model = tiny_model(cache)
-    sizes = (1_000, 5_000) if quick else (10_000, 200_000)
+    sizes = (1_000, 5_000) if quick else (10_000, 50_000, 200_000)
     runs = []
     for n in sizes:
         r = _score_file(model, n, texts, cache)
@@ -81,4 +81,5 @@ def run_memory_check(cache: Path, short_workload: Path, quick: bool) -> dict:
               f"({r['seconds']:.0f}s, {r['output_lines']} output lines)", flush=True)
         runs.append(r)
     return {"model": "tiny random BERT (see bench/memory.py)", "runs": runs,
-            "growth_mb": runs[-1]["peak_rss_mb"] - runs[0]["peak_rss_mb"]}
+            "growth_mb": runs[-1]["peak_rss_mb"] - runs[0]["peak_rss_mb"],
+            "growth_last_mb": runs[-1]["peak_rss_mb"] - runs[-2]["peak_rss_mb"]}

@@ -179,8 +179,9 @@ def main(argv: list[str] | None = None) -> int:
             for system, d in systems.items():
                 if args.quick and system == "pipeline" and wname != "short":
                     continue  # the slowest system: one workload is enough for a quick look
-                # ONNX and TF-IDF directories go through the Classifier, like the fast path.
-                worker_system = "veguard" if system.startswith("onnx") or system == "tfidf" else system
+                # TF-IDF directories go through the Classifier, like the fast path.
+                worker_system = ("onnx" if system.startswith("onnx") else
+                                 "veguard" if system == "tfidf" else system)
                 r = run_worker(worker_system, d, wpath, budget[wname],
                                keep if wname == "short" and rep == 0 else 0, system)
                 if not r:

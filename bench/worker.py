@@ -7,8 +7,8 @@ belong to that system alone. The timed loop scores the workload in order, in chu
 all texts are done or `--budget` seconds have passed (the first `--keep` texts are always
 scored, and their calibrated scores saved for the agreement check).
 
-Systems: `veguard` (the fast path, precision chosen by the CPU), `veguard-fp32`, `onnx` (a
-directory written by `veguard export`), `pipeline` (transformers.pipeline with default
+Systems: `veguard` (the fast path, precision chosen by the CPU; also TF-IDF dirs),
+`veguard-fp32`, `onnx` (a directory written by `veguard export`, through ONNX Runtime), `pipeline` (transformers.pipeline with default
 settings, fp32), `tfidf` (the TF-IDF reference through the Classifier).
 """
 
@@ -50,6 +50,8 @@ def load(system: str, model_dir: str):
         return score, "fp32"
     if system == "veguard-fp32":
         os.environ["VEGUARD_PRECISION"] = "fp32"
+    if system == "onnx":
+        os.environ["VEGUARD_BACKEND"] = "onnx"  # an exported dir; ONNX Runtime is opt-in
     from veguard.modeling import Classifier
 
     clf = Classifier.load(model_dir)

@@ -22,16 +22,19 @@ def test_export_fp32_matches_torch(tiny_model_factory, tmp_path, monkeypatch, ca
     assert main(["--model", str(src), "--out", str(out), "--check-texts", "4"]) == 0
     info = json.loads(capsys.readouterr().out)
     assert info["dtype"] == "fp32" and info["check"]["flagged_flips"] == 0
-    exported = Classifier.load(out)
+    assert type(Classifier.load(out).backend) is TransformerBackend  # ONNX is opt-in
+    exported = Classifier.load(out, backend="onnx")
     assert isinstance(exported.backend, OnnxBackend) and exported.precision == "onnx-fp32"
     want = Classifier.load(src, precision="fp32").predict_proba(TEXTS)
     np.testing.assert_allclose(exported.predict_proba(TEXTS), want, atol=1e-5)
     assert exported.score(TEXTS[-1]).extra["windows"] > 1
-    monkeypatch.setenv("VEGUARD_BACKEND", "torch")
-    monkeypatch.setenv("VEGUARD_PRECISION", "fp32")
-    torch_again = Classifier.load(out)
-    assert type(torch_again.backend) is TransformerBackend
-    np.testing.assert_allclose(torch_again.predict_proba(TEXTS), want, atol=1e-6)
+    monkeypatch.setenv("VEGUARD_BACKEND", "onnx")
+    assert isinstance(Classifier.load(out).backend, OnnxBackend)
+    with pytest.raises(FileNotFoundError, match="veguard export"):
+        Classifier.load(src)  # no ONNX file there
+    monkeypatch.setenv("VEGUARD_BACKEND", "tensorflow")
+    with pytest.raises(ValueError, match="VEGUARD_BACKEND"):
+        Classifier.load(out)
 
 
 def test_export_int8_runs(tiny_model_dir, tmp_path, capsys):
@@ -39,7 +42,7 @@ def test_export_int8_runs(tiny_model_dir, tmp_path, capsys):
     assert main(["--model", str(tiny_model_dir), "--out", str(out), "--int8", "--check-texts", "3"]) == 0
     meta = json.loads((out / "veguard.json").read_text())
     assert meta["onnx"]["dtype"] == "int8" and meta["onnx"]["check"]["texts"] == 3
-    p = Classifier.load(out).predict_proba(TEXTS)
+    p = Classifier.load(out, backend="onnx").predict_proba(TEXTS)
     assert p.shape == (4, 4) and np.all((p >= 0) & (p <= 1))
 
 

@@ -293,8 +293,10 @@ class TransformerBackend:
 class OnnxBackend(TransformerBackend):
     """The same windows through an ONNX Runtime session (written by `veguard export`).
 
-    Chosen by `Classifier.load` when veguard.json names an `onnx` file, unless
-    `VEGUARD_BACKEND=torch`. See docs/PERFORMANCE.md for when it is faster.
+    Opt-in: `Classifier.load(dir, backend="onnx")` or `VEGUARD_BACKEND=onnx`, for a directory
+    whose veguard.json names an `onnx` file. Not the default because it was not faster than
+    the torch bf16 path at equal decisions (docs/PERFORMANCE.md: ONNX fp32 agrees but is
+    slower on short posts; int8 is faster but flips decisions). It does start 10x faster.
     """
 
     def __init__(self, session: Any, tokenizer: WindowTokenizer, precision: str):
@@ -377,26 +379,35 @@ class Classifier:
         self._temps = temps
 
     @classmethod
-    def load(cls, path: str | os.PathLike | None = None, precision: str | None = None) -> Classifier:
-        """Load `path`, `$VEGUARD_MODEL` or the shipped default (offline only)."""
+    def load(cls, path: str | os.PathLike | None = None, precision: str | None = None,
+             backend: str | None = None) -> Classifier:
+        """Load `path`, `$VEGUARD_MODEL` or the shipped default (offline only).
+
+        `precision` (fp32 / bf16) defaults to `choose_precision()`; `backend` (torch / onnx)
+        to `$VEGUARD_BACKEND`, else torch.
+        """
         t0 = time.perf_counter()
         p = resolve_model_path(path)
         meta = read_meta(p)
         tpath = p / "thresholds.json"
         thresholds = Thresholds.load(tpath) if tpath.is_file() else Thresholds.default()
-        use_onnx = meta.get("onnx") and os.environ.get("VEGUARD_BACKEND", "").lower() != "torch"
-        if meta["kind"] == "transformer" and use_onnx:
-            backend: Backend = OnnxBackend.load(p, meta, "fp32")
+        backend = (backend or os.environ.get("VEGUARD_BACKEND") or "torch").strip().lower()
+        if backend not in ("torch", "onnx"):
+            raise ValueError(f"backend {backend!r}: expected 'torch' or 'onnx' (VEGUARD_BACKEND)")
+        if backend == "onnx" and meta["kind"] == "transformer" and not meta.get("onnx"):
+            raise ModelNotFoundError(f"{p}: no ONNX model (write one with `veguard export`)")
+        if meta["kind"] == "transformer" and backend == "onnx":
+            impl: Backend = OnnxBackend.load(p, meta, "fp32")
         elif meta["kind"] == "transformer":
             _prepare_openmp()
             import torch
 
             torch.set_num_threads(default_threads())
             prec = precision or choose_precision()
-            backend = TransformerBackend.load(p, meta, prec)
+            impl = TransformerBackend.load(p, meta, prec)
         else:
-            backend = TfidfBackend.load(p, meta, "fp32")
-        clf = cls(backend, thresholds, str(meta.get("name") or p.name), meta)
+            impl = TfidfBackend.load(p, meta, "fp32")
+        clf = cls(impl, thresholds, str(meta.get("name") or p.name), meta)
         clf.load_seconds = time.perf_counter() - t0
         return clf
 
