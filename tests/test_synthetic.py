@@ -268,3 +268,31 @@ def test_contrast_kinds_cover_the_policy_exclusions(rows: list[dict]) -> None:
     assert {"reporting", "condemnation", "counter_speech", "analysis", "scripture",
             "victim_support", "negation", "neutral_mention", "court_report",
             "deradicalisation"} <= kinds
+
+
+def test_make_embedded_keeps_labels_and_surrounds_the_text():
+    from veguard.data.augment import make_embedded
+
+    rows = [
+        {"text": f"Join the brothers now, number {i}.", "extremism": 1, "violence": 0, "hate": 0,
+         "offensive": 0, "kind": "recruitment", "context": "synthetic", "style": "plain",
+         "pair": f"p{i}"}
+        for i in range(40)
+    ] + [{"text": "A calm benign sentence.", "extremism": 0, "violence": 0, "hate": 0,
+          "offensive": 0, "kind": "reporting", "context": "news", "style": "plain", "pair": "b"}]
+    fillers = ["Filler one.", "Filler two.", "Filler three."]
+    out = make_embedded(rows, seed=3, fillers=fillers)
+    assert out == make_embedded(rows, seed=3, fillers=fillers)  # deterministic
+    assert 5 < len(out) < 35  # about half of the 40 violating rows; never the benign one
+    for r in out:
+        src = next(x for x in rows if x["pair"] == r["pair"])
+        assert src["text"] in r["text"] and r["text"] != src["text"]
+        assert any(f in r["text"] for f in fillers)
+        assert (r["extremism"], r["violence"], r["hate"]) == (1, 0, 0)
+        assert r["id"].startswith(f"{r['pair']}:embedded:")
+
+
+def test_committed_fillers_load():
+    from veguard.data.augment import load_fillers
+
+    assert len(load_fillers()) >= 30

@@ -144,6 +144,63 @@ def make_contrasts(
     return out
 
 
+DEFAULT_FILLERS = REPO_ROOT / "data" / "synthetic" / "fillers.yaml"
+
+
+def load_fillers(path: str | Path = DEFAULT_FILLERS) -> list[str]:
+    """The neutral filler sentences for `make_embedded`; errors name the file."""
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as e:
+        raise ValueError(f"{path}: cannot read fillers: {e}") from e
+    fillers = data.get("fillers") if isinstance(data, dict) else None
+    if not fillers or not all(isinstance(f, str) and f.strip() for f in fillers):
+        raise ValueError(f"{path}: 'fillers' must be a non-empty list of strings")
+    return fillers
+
+
+def make_embedded(
+    rows: list[dict], seed: int, share: float = 0.5, fillers: list[str] | None = None
+) -> list[dict]:
+    """Return positives: violating texts placed among 1-3 unrelated neutral sentences.
+
+    The counterweight to `make_contrasts`: a frame that quotes a violation in order to report
+    or rebut it is benign, but unrelated chatter around a violation is not, and a model trained
+    on contrasts alone learns to let any surrounding text dilute a violation. Each violating
+    row is embedded with probability `share`; labels, kind, style and pair are kept.
+    Deterministic for a seed.
+    """
+    fillers = load_fillers() if fillers is None else fillers
+    out: list[dict] = []
+    for index, row in enumerate(rows):
+        pair = row.get("pair") or row.get("id")
+        if "text" not in row or not pair:
+            raise ValueError(f"rows[{index}]: a row needs `text` and `pair` or `id`")
+        labelled = [row.get(name) for name in FLAGGING_LABELS]
+        if not any(value == 1 for value in labelled):
+            continue
+        text = " ".join(row["text"].split())
+        rng = _rng(seed, str(pair), text, "embedded")
+        if rng.random() >= share:
+            continue
+        around = rng.sample(fillers, k=rng.randint(1, 3))
+        cut = rng.randint(0, len(around))
+        embedded = " ".join([*around[:cut], text, *around[cut:]])
+        out.append({
+            **{k: row.get(k) for k in ("extremism", "violence", "hate", "offensive")},
+            "kind": row.get("kind"),
+            "context": row.get("context") or "synthetic",
+            "ideology": row.get("ideology") or "unknown",
+            "target": row.get("target"),
+            "style": row.get("style") if row.get("style") in STYLES else "plain",
+            "pair": str(pair),
+            "text": embedded,
+            "id": f"{pair}:embedded:{_digest(text)}",
+        })
+    return out
+
+
 # Look-alike substitutions for `obfuscate`: leetspeak digits and Cyrillic homoglyphs.
 _LEET = {"a": "4", "e": "3", "i": "1", "o": "0", "s": "5", "t": "7"}
 _HOMOGLYPH = {"a": "а", "e": "е", "o": "о", "p": "р", "c": "с", "x": "х", "i": "і"}

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from veguard.data.augment import make_contrasts
+from veguard.data.augment import make_contrasts, make_embedded
 from veguard.data.decisions import read_decisions
 from veguard.data.dedup import assign_splits, dedup_key, near_duplicate_pairs, resolve_duplicates
 from veguard.data.normalize import normalize
@@ -78,7 +78,10 @@ def _synthetic_rows(root: Path, notes: list[str]) -> list[dict]:
         notes.append(f"synthetic data skipped: {root} does not exist")
         return []
     synth = load_synthetic(root)
-    return (adapt_synthetic(synth, "veguard_synthetic")
+    # veguard_synthetic = the hand-written rows + half the violating ones embedded among
+    # unrelated neutral sentences (labels kept); veguard_contrast = violations quoted in
+    # benign frames (labels 0). Each balances the other.
+    return (adapt_synthetic(synth + make_embedded(synth, CONTRAST_SEED), "veguard_synthetic")
             + adapt_synthetic(make_contrasts(synth, CONTRAST_SEED), "veguard_contrast"))
 
 
