@@ -95,7 +95,9 @@ def write_report(out: dict, docs: Path) -> Path:
               "both rounds are in the last column, and their spread is the noise.",
               "Cold start = process start to first score returned (imports, load, first call).",
               "tokens/s counts the input tokens a system actually judged (the pipeline reads only "
-              "the first 512 tokens of a long article).",
+              "the first 512 tokens of a long article). veguard's windows overlap (`stride` in "
+              "veguard.json), so for texts longer than one window it computes more tokens than it "
+              "is credited with here.",
               "`pipeline` is `transformers.pipeline(\"text-classification\", model=dir)` with default "
               "settings (fp32, batch size 1); for long articles it needs `truncation=True`, and then "
               "judges only the first 512 tokens where veguard judges all of them.", ""]
@@ -108,9 +110,14 @@ def write_report(out: dict, docs: Path) -> Path:
         lines.append(f"| short posts >= {GOAL_SHORT_TPS:,} texts/s | {_fmt(vs['texts_per_s'])} "
                      f"texts/s | {'yes' if vs['texts_per_s'] >= GOAL_SHORT_TPS else 'no'} |")
     if vs and pipe:
-        x = vs["texts_per_s"] / pipe["texts_per_s"]
-        lines.append(f"| >= {GOAL_VS_PIPELINE:g}x the default pipeline (short) | {x:.1f}x | "
-                     f"{'yes' if x >= GOAL_VS_PIPELINE else 'no'} |")
+        # Per round: the two systems ran minutes apart within a round, under similar load;
+        # the best rounds of each may come from different loads.
+        rounds = [a / b for a, b in zip(vs.get("all_texts_per_s", [vs["texts_per_s"]]),
+                                        pipe.get("all_texts_per_s", [pipe["texts_per_s"]]))]
+        lo, hi = min(rounds), max(rounds)
+        met = "yes" if lo >= GOAL_VS_PIPELINE else "no" if hi < GOAL_VS_PIPELINE else "in one round of two"
+        shown = f"{lo:.1f}x" if len(rounds) == 1 else f"{lo:.1f}x-{hi:.1f}x (per round)"
+        lines.append(f"| >= {GOAL_VS_PIPELINE:g}x the default pipeline (short) | {shown} | {met} |")
     svc = out.get("service") or {}
     runs = {(r["batching"], r["concurrency"]): r for r in svc.get("runs", [])}
     if (True, 16) in runs:
@@ -133,9 +140,10 @@ def write_report(out: dict, docs: Path) -> Path:
             lines.append(f"| {name} | {a['vs']} | {a['texts']} | {a['max_score_diff']:.5f} | "
                          f"{a['mean_score_diff']:.5f} | {a['category_flips']} | {a['flagged_flips']} "
                          f"| {a['near_threshold']} |")
-        lines += ["", "A flip is a category whose decision (score >= its review threshold) differs. "
-                  "With an untrained model every score sits near 0.5, the default threshold, so flips "
-                  "there overstate what a trained, calibrated model would show.", ""]
+        lines += ["", "A flip is a category whose decision (score >= its review threshold) differs."
+                  + (" With an untrained model every score sits near 0.5, the default threshold, so "
+                     "flips there overstate what a trained, calibrated model would show."
+                     if "UNTRAINED" in out["model_note"] else ""), ""]
 
     am = out.get("agreement_model")
     if am:
@@ -181,9 +189,8 @@ def write_report(out: dict, docs: Path) -> Path:
         lines += ["", f"Growth from the smallest to the largest file: {mem['growth_mb']:+.0f} MB"
                   + (f"; between the two largest: {mem['growth_last_mb']:+.0f} MB"
                      if "growth_last_mb" in mem and len(mem["runs"]) > 2 else "") + ".",
-                  "The early growth is the allocators' pools reaching their working size (more "
-                  "distinct batch shapes), not per-line state: a separate run on 2026-11-24 measured "
-                  "455 MB at 10k lines, 515 MB at 50k, 517 MB at 100k (the 200k figure above is 522).",
+                  "Growth that stops between the two largest files is the allocators' pools "
+                  "reaching their working size (more distinct batch shapes), not per-line state.",
                   ""]
     lines += [
         "## What the fast path does",
@@ -217,15 +224,21 @@ def _onnx_section(by: dict, agree: dict) -> list[str]:
         return []
     out = ["## ONNX Runtime vs the torch fast path (short posts)", ""]
     for name, r in rows:
-        speed = r["texts_per_s"] / vs["texts_per_s"]
+        # Per round (measured minutes apart under similar load), as for the pipeline goal.
+        per_round = [a / b for a, b in zip(r.get("all_texts_per_s", [r["texts_per_s"]]),
+                                           vs.get("all_texts_per_s", [vs["texts_per_s"]]))]
         a = agree.get(name)
         flips = (f"{a['flagged_flips']} flagged / {a['category_flips']} category flips on "
                  f"{a['texts']} texts ({a['vs']})") if a else "agreement not measured"
-        faster = speed > 1.0
+        faster = min(per_round) > 1.0
+        mixed = not faster and max(per_round) > 1.0
         equal = a is not None and a["flagged_flips"] == 0 and a["category_flips"] == 0
+        speed = "/".join(f"{x:.2f}x" for x in per_round)
         verdict = ("faster at equal decisions" if faster and equal else
-                   "faster, but decisions differ" if faster else "not faster")
-        out.append(f"- **{name}**: {speed:.2f}x veguard's torch path; {flips}: {verdict}.")
+                   "faster, but decisions differ" if faster else
+                   "faster in some rounds only" + ("" if equal else ", and decisions differ") if mixed
+                   else "not faster")
+        out.append(f"- **{name}**: {speed} veguard's torch path (per round); {flips}: {verdict}.")
     out += ["", "Decision rule: ONNX becomes the default only if it is faster than the torch path "
             "at equal decisions. `veguard export --model DIR --out DIR [--int8]` writes an ONNX "
             "model directory; ONNX Runtime is opt-in for it (`Classifier.load(dir, backend=\"onnx\")` "

@@ -217,7 +217,7 @@ def _run(args: argparse.Namespace) -> int:
         else:
             path, label = Path(args.input), args.input
             if not path.is_file():
-                raise InputError(f"{label}: cannot read: no such file")
+                raise InputError(f"{label}: cannot read: not an existing file")
         if args.output and not Path(args.output).resolve().parent.is_dir():
             raise InputError(f"{args.output}: cannot write: its directory does not exist")
         rows, bad = validate(path, fmt, args.text_column, args.id_column, label)
