@@ -20,7 +20,6 @@ T0 = time.perf_counter()  # before the heavy imports: cold start includes them
 
 import json
 import os
-import resource
 import sys
 
 CHUNK = 256

@@ -266,7 +266,7 @@ def test_offset_replay_property(text, a, b):
 
 
 def test_internal_chunks_keep_order(tiny_model_dir, monkeypatch):
-    import veguard.modeling as modeling
+    from veguard import modeling
 
     clf = Classifier.load(tiny_model_dir, precision="fp32")
     whole = clf.predict_proba(TEXTS * 3)
@@ -275,7 +275,7 @@ def test_internal_chunks_keep_order(tiny_model_dir, monkeypatch):
 
 
 def test_token_budget_batches(tiny_model_dir, monkeypatch):
-    import veguard.modeling as modeling
+    from veguard import modeling
 
     clf = Classifier.load(tiny_model_dir, precision="fp32")
     texts = ["word " * n for n in (3, 200, 40, 500, 1, 90)]
