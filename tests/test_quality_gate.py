@@ -40,14 +40,10 @@ CLEAR_BENIGN = [
     "The museum's new exhibit covers the goddess Isis and her cult in ancient Egypt.",
     known_failure(
         "Ugh, this traffic is going to kill me, I've been stuck on the bridge for an hour.",
-        "v1 scores figurative 'kill me' as violence (0.79 >= review 0.37); hyperbole is a named "
+        "v1 scores figurative 'kill me' as violence (0.42 >= review 0.27); hyperbole is a named "
         "failure in the evaluation report",
     ),
-    known_failure(
-        "Let us pray together in the mosque this Friday and give charity to the poor.",
-        "v1 scores ordinary Muslim practice as extremism (0.89); religious_practice is a named "
-        "failure in the evaluation report",
-    ),
+    "Let us pray together in the mosque this Friday and give charity to the poor.",
     "Great match yesterday, our striker destroyed their defence and we won 3-0.",
 ]
 
@@ -76,7 +72,8 @@ def test_clear_benign_is_not_flagged(clf: Classifier, text: str) -> None:
 @pytest.mark.xfail(
     strict=True,
     reason="v1 lets news-like text around a violation dilute it: the planted sentence scores "
-    "extremism 0.98 alone and 0.10 after one council-meeting sentence (model card, limitations)",
+    "extremism 0.99 alone, 0.85 after one council-meeting sentence, 0.05 inside the article, "
+    "where each 96-token window holds it among several such sentences (model card, limitations)",
 )
 def test_long_article_is_judged_in_full(clf: Classifier) -> None:
     # A planted violating sentence deep inside a long benign article is found and pointed at.
