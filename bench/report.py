@@ -70,9 +70,9 @@ def write_report(out: dict, docs: Path) -> Path:
         f"- Texts: {out['data_note']}; medium = consecutive posts joined to 600-1,500 characters; "
         "long = AG News paragraphs joined to 5,000 words (scored in full through windows).",
         "",
-        "**Noise.** These figures were taken while seven other engineers shared the same 2 cores "
-        "(load average before -> after each run is in the table; anything above ~2 means the run "
-        "competed for CPU). Ratios between systems measured back to back are more trustworthy than "
+        "**Noise.** The machine has 2 cores, which the benchmark's own processes fill; the load "
+        "average before -> after each run is in the table, and anything well above 2 means the run "
+        "competed with other jobs for CPU. Ratios between systems measured back to back are more trustworthy than "
         "absolute rates; rerun on an idle machine before quoting numbers. All workers run with "
         "`OMP_WAIT_POLICY=PASSIVE` (veguard's default; see below), the pipeline included.",
         "",
