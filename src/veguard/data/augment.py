@@ -30,16 +30,22 @@ QUOTE = "{quote}"
 MAX_QUOTE_WORDS = 60
 
 
-def load_frames(path: str | Path = DEFAULT_FRAMES) -> list[dict]:
-    """Read and check the frames file: a list of {id, kind, context, text} with one {quote}."""
-    path = Path(path)
+def _load_yaml_list(path: Path, key: str) -> list:
+    """The non-empty top-level list `key` of a YAML file; errors name the file."""
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as exc:
-        raise ValueError(f"{path}: cannot read frames: {exc}") from None
-    frames = data.get("frames") if isinstance(data, dict) else None
-    if not isinstance(frames, list) or not frames:
-        raise ValueError(f"{path}: expected a top-level 'frames' list")
+        raise ValueError(f"{path}: cannot read {key}: {exc}") from None
+    items = data.get(key) if isinstance(data, dict) else None
+    if not isinstance(items, list) or not items:
+        raise ValueError(f"{path}: expected a top-level '{key}' list")
+    return items
+
+
+def load_frames(path: str | Path = DEFAULT_FRAMES) -> list[dict]:
+    """Read and check the frames file: a list of {id, kind, context, text} with one {quote}."""
+    path = Path(path)
+    frames = _load_yaml_list(path, "frames")
     seen: set[str] = set()
     for i, frame in enumerate(frames):
         where = f"{path.name}:frames[{i}]"
@@ -150,13 +156,9 @@ DEFAULT_FILLERS = REPO_ROOT / "data" / "synthetic" / "fillers.yaml"
 def load_fillers(path: str | Path = DEFAULT_FILLERS) -> list[str]:
     """The neutral filler sentences for `make_embedded`; errors name the file."""
     path = Path(path)
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as e:
-        raise ValueError(f"{path}: cannot read fillers: {e}") from e
-    fillers = data.get("fillers") if isinstance(data, dict) else None
-    if not fillers or not all(isinstance(f, str) and f.strip() for f in fillers):
-        raise ValueError(f"{path}: 'fillers' must be a non-empty list of strings")
+    fillers = _load_yaml_list(path, "fillers")
+    if not all(isinstance(f, str) and f.strip() for f in fillers):
+        raise ValueError(f"{path}: 'fillers' must be a list of non-empty strings")
     return fillers
 
 
