@@ -46,6 +46,15 @@ BENIGN_KINDS: tuple[str, ...] = (
     "court_report",  # security-force operations, arrests, trials
     "deradicalisation",  # exit work, former members speaking
     "fiction",  # plot summaries, film and book talk
+    # Stance contrasts for the hate side (Model v2): the topic is a group, the stance is not hate.
+    "positive",  # positive statements about a group
+    "pro_diversity",  # pro-diversity, rights and policy argument
+    "criticism",  # criticism of an ideology, a state or an institution (not of its people)
+    "reclaimed",  # in-group and reclaimed usage
+    "profanity",  # profanity aimed at nobody
+    "object_abuse",  # abuse of objects, teams, weather, non-protected groups
+    "greeting",  # religious greetings, festivals and everyday faith
+    "foreign_language",  # ordinary posts in languages and scripts other than English
 )
 KINDS: tuple[str, ...] = VIOLATING_KINDS + BENIGN_KINDS
 STYLES: tuple[str, ...] = ("plain", "jargon", "slang", "obfuscated", "formal")
