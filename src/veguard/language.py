@@ -1,0 +1,156 @@
+"""Language and script of a text, and the part of it the English model can read.
+
+veguard's models are trained on English. Text in other languages and scripts reaches a BERT
+vocabulary letter by letter (Arabic, Persian, Urdu, Pashto) or as `[UNK]` (Han), and in the
+training corpus Arabic script occurs almost only in pro-IS tweets, so an English model judges
+such text by its script. This module decides, before any model runs, what may be judged:
+
+- `read(text)` returns a `Reading`: the language (ISO 639-1 code from `py3langid`, which ships
+  its model in the wheel and covers Pashto, Dari/Persian, Urdu, Arabic, Tajik, Uzbek and
+  Russian), the dominant script, whether the text is `supported`, and `english_view`: the text
+  with every letter of a non-Latin script replaced by a space. The view has the same length as
+  the text, so evidence offsets computed on it are offsets into the text.
+- A text is supported when its Latin-script part may be English: `py3langid` says so, or is
+  not confident of another language, or enough of its words are common English function words
+  (short and slangy English posts are often mislabelled by character n-gram models; a violation
+  written in English must not escape review because of that). A mixed post (Arabic and English) is judged on its English part.
+  Text with no letters at all (emoji, numbers, links) is supported: emoji are mapped to English
+  names before the model sees them.
+
+What it leaves out: translation, and judging unsupported text in any other way. Callers report
+`supported: false` and never flag such text from the English model; known-content matching
+(banks) works on any language.
+
+>>> r = read("Eid Mubarak to everyone celebrating today!")
+>>> r.language, r.supported
+('en', True)
+>>> read("صبح بخیر، امروز هوا خیلی خوب است").supported
+False
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from dataclasses import dataclass
+
+SUPPORTED_LANGUAGES: tuple[str, ...] = ("en",)
+
+# Letter ranges by script (the first match wins; Latin includes its extensions and IPA).
+_SCRIPTS: tuple[tuple[str, str], ...] = (
+    ("latin", "A-Za-z\u00c0-\u024f\u1e00-\u1eff"),
+    ("arabic", "\u0600-\u06ff\u0750-\u077f\u08a0-\u08ff\ufb50-\ufdff\ufe70-\ufeff"),
+    ("cyrillic", "\u0400-\u052f"),
+    ("greek", "\u0370-\u03ff"),
+    ("hebrew", "\u0590-\u05ff"),
+    ("devanagari", "\u0900-\u097f"),
+    ("bengali", "\u0980-\u09ff"),
+    ("gurmukhi", "\u0a00-\u0a7f"),
+    ("thai", "\u0e00-\u0e7f"),
+    ("hangul", "\uac00-\ud7af\u1100-\u11ff"),
+    ("kana", "\u3040-\u30ff"),
+    ("han", "\u4e00-\u9fff\u3400-\u4dbf"),
+)
+_SCRIPT_RE = {name: re.compile(f"[{chars}]") for name, chars in _SCRIPTS}
+# A letter (Unicode word character that is not a digit or underscore) outside the Latin ranges.
+_NON_LATIN_LETTER = re.compile(r"[^\W\d_A-Za-z\u00c0-\u024f\u1e00-\u1eff]")
+# Arabic-script and other combining marks that belong to the letters they follow.
+_MARKS = re.compile("[\u064b-\u065f\u0670\u06d6-\u06ed\u0300-\u036f]")
+_LATIN_WORD = re.compile(r"[A-Za-z\u00c0-\u024f']+")
+_LETTER = re.compile(r"[^\W\d_]")
+
+# Common English function words: a fallback for short or slangy posts the n-gram model
+# mislabels. Chosen so that romanised Urdu/Hindi and other Latin-script languages rarely reach
+# the share below (they share few of these words).
+_ENGLISH_WORDS = frozenset(
+    """a about after all also am an and any are as at be because been before but by can could
+    did do does don't down for from get go going got had has have he her here him his how i i'm
+    if in into is it it's its just know like me more my no not now of off on one only or our out
+    over so some than that that's the their them then there these they this those to too up us
+    was we were what when where which who why will with would you your yours should must
+    never every they're we're you're won't can't isn't aren't""".split()
+)
+ENGLISH_WORD_SHARE = 0.2  # share of Latin words that are English function words
+# Another language must be this certain (py3langid's normalised probability) before Latin-script
+# text is withheld from the English model: an uncertain call is judged, as English.
+OTHER_LANGUAGE_CONFIDENCE = 0.9
+MIN_LATIN_LETTERS = 3  # fewer Latin letters than this, in other-script text: nothing to read
+
+
+@dataclass(frozen=True)
+class Reading:
+    """What `read` found: `language` (ISO 639-1, or "und"), `script` (dominant script of the
+    letters, or "none"), `supported` (the English model may judge it) and `english_view`."""
+
+    language: str
+    script: str
+    supported: bool
+    english_view: str
+
+
+_lock = threading.Lock()
+_identifier = None
+
+
+def _langid():
+    # py3langid's model takes ~0.7 s to load: only the first call pays it.
+    global _identifier
+    if _identifier is None:
+        with _lock:
+            if _identifier is None:
+                from py3langid.langid import MODEL_FILE, LanguageIdentifier
+
+                _identifier = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+    return _identifier
+
+
+def dominant_script(text: str) -> str:
+    """The script with the most letters in `text` ("none" if it has no letters)."""
+    counts = {name: len(rx.findall(text)) for name, rx in _SCRIPT_RE.items()}
+    best = max(counts, key=counts.get)
+    if counts[best]:
+        return best
+    return "other" if _LETTER.search(text) else "none"
+
+
+def english_view(text: str) -> str:
+    """`text` with every non-Latin letter (and its combining marks) replaced by a space.
+
+    Same length as `text`, so offsets carry over unchanged.
+
+    >>> english_view("join us الله أكبر now")
+    'join us           now'
+    """
+    text = _MARKS.sub(" ", text)
+    return _NON_LATIN_LETTER.sub(" ", text)
+
+
+def _is_english(latin: str) -> bool:
+    words = [w.lower() for w in _LATIN_WORD.findall(latin)]
+    if len("".join(words)) < MIN_LATIN_LETTERS:
+        return True  # emoji and a letter or two ("I h8 ..."): let the model read the emoji
+    language, confidence = _langid().classify(latin)
+    if language in SUPPORTED_LANGUAGES or confidence < OTHER_LANGUAGE_CONFIDENCE:
+        return True
+    return sum(w in _ENGLISH_WORDS for w in words) / len(words) >= ENGLISH_WORD_SHARE
+
+
+def read(text: str) -> Reading:
+    """Language, script and what the English model may judge of one (normalised) text."""
+    if not isinstance(text, str):
+        raise TypeError(f"read expects str, got {type(text).__name__}")
+    script = dominant_script(text)
+    if script == "none":
+        return Reading("und", script, True, text)
+    view = english_view(text)
+    latin_letters = len(_SCRIPT_RE["latin"].findall(view))
+    language = str(_langid().classify(text)[0])
+    if script != "latin" and latin_letters < MIN_LATIN_LETTERS:
+        return Reading(language, script, False, view)
+    supported = _is_english(view)
+    if supported and script != "latin" and language not in SUPPORTED_LANGUAGES:
+        # A mixed post judged on its English part: say which language dominates it.
+        return Reading(language, script, True, view)
+    if supported:
+        language = "en"
+    return Reading(language, script, supported, view)

@@ -1,0 +1,66 @@
+"""veguard.language: what the English model may judge (Model v2, issue 11 item 2)."""
+
+import pytest
+
+from veguard.language import english_view, read
+
+# Ordinary posts in languages the model cannot read, written for these tests.
+OTHER = [
+    ("صبح بخیر، امروز هوا خیلی خوب است", "fa"),
+    ("نن ورځ هوا ډیره ښه ده", "ps"),
+    ("زه نن ښار ته ځم، ته څه کوې؟", "ps"),
+    ("رمضان مبارک، اللہ آپ سب کو خوش رکھے", "ur"),
+    ("صباح الخير، كيف حالك اليوم؟", "ar"),
+    ("Сегодня отличная погода", "ru"),
+    ("Субҳ ба хайр, имрӯз ҳаво хеле хуб аст", "tg"),
+    ("我们明天去公园吧", "zh"),
+    ("आज मौसम बहुत अच्छा है", "hi"),
+    ("Bonjour à tous, bonne journée", "fr"),
+]
+ENGLISH = [
+    "Eid Mubarak to everyone celebrating today!",
+    "lol that match was insane",
+    "yeah faggots",  # short abusive English must still be judged
+    "#Caliphate_News #WilayatKarkuk Detonating a Parked #VBIED on Apostate Police Patrol",
+    "I h8 🧕🏼",
+]
+
+
+@pytest.mark.parametrize("text,language", OTHER)
+def test_other_languages_are_not_supported(text, language):
+    reading = read(text)
+    assert reading.language == language
+    assert reading.supported is False
+
+
+@pytest.mark.parametrize("text", ENGLISH)
+def test_english_is_supported(text):
+    reading = read(text)
+    assert reading.supported is True
+    assert reading.language == "en"
+
+
+def test_mixed_post_is_judged_on_its_english_part():
+    text = "Allahu akbar الله أكبر death to the kuffar, join the dawla"
+    reading = read(text)
+    assert reading.supported is True
+    assert "الله" not in reading.english_view
+    assert "death to the kuffar" in reading.english_view
+
+
+def test_english_view_keeps_offsets():
+    text = "join us الله أكبر now, دې ورځ"
+    view = english_view(text)
+    assert len(view) == len(text)
+    assert view.index("now") == text.index("now")
+    assert view.split() == ["join", "us", "now,"]
+
+
+def test_no_letters_is_supported():
+    assert read("🔥🔥🔥 [URL]").supported is True
+    assert read("12345").language == "und"
+
+
+def test_rejects_non_text():
+    with pytest.raises(TypeError):
+        read(None)
