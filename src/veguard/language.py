@@ -62,8 +62,8 @@ _LETTER = re.compile(r"[^\W\d_]")
 # Common English function words: a fallback for short or slangy posts the n-gram model
 # mislabels. Chosen so that romanised Urdu/Hindi and other Latin-script languages rarely reach
 # the share below (they share few of these words).
-_FUNCTION_WORDS = """a about after all also am an and any are as at be because been before but by can could
-    did do does don't down for from get go going got had has have he her here him his how i i'm
+_FUNCTION_WORDS = """
+    a about after all also am an and any are as at be because been before but by can could did do does don't down for from get go going got had has have he her here him his how i i'm
     if in into is it it's its just know like me more my no not now of off on one only or our out
     over so some than that that's the their them then there these they this those to too up us
     was we were what when where which who why will with would you your yours should must
