@@ -13,7 +13,8 @@ such text by its script. This module decides, before any model runs, what may be
 - A text is supported when its Latin-script part may be English: `py3langid` says so, or is
   not confident of another language, or enough of its words are common English function words
   (short and slangy English posts are often mislabelled by character n-gram models; a violation
-  written in English must not escape review because of that). A mixed post (Arabic and English) is judged on its English part.
+  written in English must not escape review because of that). A mixed post (Arabic and
+  English) is judged on its English part.
   Text with no letters at all (emoji, numbers, links) is supported: emoji are mapped to English
   names before the model sees them.
 
@@ -63,11 +64,13 @@ _LETTER = re.compile(r"[^\W\d_]")
 # mislabels. Chosen so that romanised Urdu/Hindi and other Latin-script languages rarely reach
 # the share below (they share few of these words).
 _FUNCTION_WORDS = """
-    a about after all also am an and any are as at be because been before but by can could did do does don't down for from get go going got had has have he her here him his how i i'm
-    if in into is it it's its just know like me more my no not now of off on one only or our out
+    a about after all also am an and any are as at be because been before but by can could did
+    do does don't down for from get go going got had has have he her here him his how i i'm if
+    in into is it it's its just know like me more my no not now of off on one only or our out
     over so some than that that's the their them then there these they this those to too up us
-    was we were what when where which who why will with would you your yours should must
-    never every they're we're you're won't can't isn't aren't"""
+    was we were what when where which who why will with would you your yours should must never
+    every they're we're you're won't can't isn't aren't
+"""
 _ENGLISH_WORDS = frozenset(_FUNCTION_WORDS.split())
 ENGLISH_WORD_SHARE = 0.2  # share of Latin words that are English function words
 # Another language must be this certain (py3langid's normalised probability) before Latin-script
