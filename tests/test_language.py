@@ -64,3 +64,31 @@ def test_no_letters_is_supported():
 def test_rejects_non_text():
     with pytest.raises(TypeError):
         read(None)
+
+
+def test_emoji_become_words_with_exact_spans():
+    from veguard.language import emoji_to_words
+
+    text = "I hate 🏳️‍🌈 people 🐷"
+    out, spans = emoji_to_words(text)
+    assert "rainbow" in out and "pig" in out
+    assert len(spans) == len(out)
+    a = out.index("rainbow")
+    start, end = spans[a][0], spans[a + len("rainbow") - 1][1]
+    assert text[start:end] == "🏳️\u200d🌈"  # the whole ZWJ sequence, one emoji
+    b = out.index("people")
+    assert text[spans[b][0]:spans[b + 5][1]] == "people"
+
+
+def test_hateful_and_benign_emoji_use_differ_for_the_model():
+    from veguard.language import emoji_to_words
+
+    assert emoji_to_words("I hate 🏳️‍🌈")[0] != emoji_to_words("I love 🏳️‍🌈")[0]
+    assert emoji_to_words("I love 🏳️‍🌈")[0] != emoji_to_words("I love 🐷")[0]
+
+
+def test_ascii_text_is_unchanged():
+    from veguard.language import emoji_to_words
+
+    out, spans = emoji_to_words("plain text")
+    assert out == "plain text" and spans[0] == (0, 1) and spans[-1] == (9, 10)

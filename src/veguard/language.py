@@ -18,6 +18,10 @@ such text by its script. This module decides, before any model runs, what may be
   Text with no letters at all (emoji, numbers, links) is supported: emoji are mapped to English
   names before the model sees them.
 
+- `emoji_to_words(text)` spells each emoji as its English name ("I love 🏳️‍🌈" -> "I love white
+  flag rainbow"), with a span map back to the text, so the model sees what the tokenizer would
+  otherwise turn into `[UNK]`, and evidence still points at the emoji.
+
 What it leaves out: translation, and judging unsupported text in any other way. Callers report
 `supported: false` and never flag such text from the English model; known-content matching
 (banks) works on any language.
@@ -34,6 +38,8 @@ from __future__ import annotations
 import re
 import threading
 from dataclasses import dataclass
+
+import emoji
 
 SUPPORTED_LANGUAGES: tuple[str, ...] = ("en",)
 
@@ -127,11 +133,11 @@ def english_view(text: str) -> str:
     return _NON_LATIN_LETTER.sub(" ", text)
 
 
-def _is_english(latin: str) -> bool:
+def _is_english(latin: str, guess: tuple[str, float] | None = None) -> bool:
     words = [w.lower() for w in _LATIN_WORD.findall(latin)]
     if len("".join(words)) < MIN_LATIN_LETTERS:
         return True  # emoji and a letter or two ("I h8 ..."): let the model read the emoji
-    language, confidence = _langid().classify(latin)
+    language, confidence = guess or _langid().classify(latin)
     if language in SUPPORTED_LANGUAGES or confidence < OTHER_LANGUAGE_CONFIDENCE:
         return True
     return sum(w in _ENGLISH_WORDS for w in words) / len(words) >= ENGLISH_WORD_SHARE
@@ -146,13 +152,46 @@ def read(text: str) -> Reading:
         return Reading("und", script, True, text)
     view = english_view(text)
     latin_letters = len(_SCRIPT_RE["latin"].findall(view))
-    language = str(_langid().classify(text)[0])
+    guess = _langid().classify(text)
+    language = str(guess[0])
     if script != "latin" and latin_letters < MIN_LATIN_LETTERS:
         return Reading(language, script, False, view)
-    supported = _is_english(view)
+    supported = _is_english(view, guess if view == text else None)
     if supported and script != "latin" and language not in SUPPORTED_LANGUAGES:
         # A mixed post judged on its English part: say which language dominates it.
         return Reading(language, script, True, view)
     if supported:
         language = "en"
     return Reading(language, script, supported, view)
+
+
+def emoji_to_words(text: str) -> tuple[str, list[tuple[int, int]]]:
+    """Spell every emoji in `text` as its English name; return the new text and a span map.
+
+    `spans[j]` is the `(start, end)` in `text` of the character that produced output character
+    `j`: a span `[a, b)` of the output maps back to `(spans[a][0], spans[b - 1][1])`. Names keep
+    their modifiers ("dark skin tone"): in hateful emoji use they carry the target.
+
+    >>> out, spans = emoji_to_words("I ❤️ you")
+    >>> out
+    'I  red heart  you'
+    >>> spans[out.index("red")], spans[out.index("you")]
+    ((2, 4), (5, 6))
+    """
+    if text.isascii():
+        return text, [(i, i + 1) for i in range(len(text))]
+    parts: list[str] = []
+    spans: list[tuple[int, int]] = []
+    last = 0
+    for match in emoji.emoji_list(text):
+        start, end = match["match_start"], match["match_end"]
+        parts.append(text[last:start])
+        spans.extend((i, i + 1) for i in range(last, start))
+        name = emoji.demojize(match["emoji"], delimiters=("", ""))
+        name = " " + name.replace("_", " ").replace("-", " ") + " "
+        parts.append(name)
+        spans.extend([(start, end)] * len(name))
+        last = end
+    parts.append(text[last:])
+    spans.extend((i, i + 1) for i in range(last, len(text)))
+    return "".join(parts), spans
