@@ -8,12 +8,13 @@ deterministic (seeded); tests that need known scores patch the model or use `fak
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
 
-from veguard.taxonomy import CATEGORIES, POLICY_VERSION
+from veguard import modeldir
+from veguard.modeldir import ModelMeta
+from veguard.taxonomy import CATEGORIES
 from veguard.testing import FakeClassifier
 from veguard.thresholds import Thresholds
 
@@ -52,17 +53,9 @@ def make_tiny_model_dir(
     path.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(path)
     tokenizer.save_pretrained(path)
-    meta = {
-        "kind": "transformer",
-        "name": "tiny-random",
-        "max_length": max_length,
-        "stride": stride,
-        "categories": list(CATEGORIES),
-        "policy_version": POLICY_VERSION,
-        "base_model": "random",
-        "trained": {"note": "random weights for tests"},
-    }
-    (path / "veguard.json").write_text(json.dumps(meta, indent=2), encoding="utf-8")
+    meta = ModelMeta(kind="transformer", name="tiny-random", max_length=max_length, stride=stride,
+                     base_model="random", trained={"note": "random weights for tests"})
+    modeldir.write(path, meta)
     (thresholds or Thresholds.default()).save(path / "thresholds.json")
     return path
 

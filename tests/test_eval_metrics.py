@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from veguard.evaluation import metrics as M
+from veguard import metrics as M
 
 
 def test_precision_recall_f1_by_hand():

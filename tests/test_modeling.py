@@ -275,7 +275,7 @@ def test_internal_chunks_keep_order(tiny_model_dir, monkeypatch):
 
 
 def test_token_budget_batches(tiny_model_dir, monkeypatch):
-    from veguard import modeling
+    from veguard import backends
 
     clf = Classifier.load(tiny_model_dir, precision="fp32")
     texts = ["word " * n for n in (3, 200, 40, 500, 1, 90)]
@@ -283,7 +283,7 @@ def test_token_budget_batches(tiny_model_dir, monkeypatch):
     shapes = []
     run = clf.backend.run
     monkeypatch.setattr(clf.backend, "run", lambda ids, mask: shapes.append(ids.shape) or run(ids, mask))
-    monkeypatch.setattr(modeling, "MAX_BATCH_TOKENS", 300)
+    monkeypatch.setattr(backends, "MAX_BATCH_TOKENS", 300)
     np.testing.assert_allclose(clf.predict_proba(texts), whole, atol=1e-5)
     assert all(b * w <= 300 or b == 1 for b, w in shapes)
     assert sum(b for b, _ in shapes) == sum(r.extra.get("windows", 1) for r in clf.score(texts))

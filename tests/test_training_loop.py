@@ -10,13 +10,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 from safetensors import safe_open
 
+from veguard import modeling
 from veguard.taxonomy import CATEGORIES, POLICY_VERSION
 from veguard.thresholds import Thresholds
 from veguard.training.args import load_args
 from veguard.training.cli import main as train_main
-from veguard.training.modeldir import calibrate_model_dir, transformer_logits_fn
+from veguard.training.recalibrate import calibrate_model_dir
 
 ROOT = Path(__file__).resolve().parents[1]
 SMOKE = ROOT / "training" / "configs" / "smoke.yaml"
@@ -80,7 +82,6 @@ def test_smoke_cli_writes_loadable_model_dir(tmp_path, capsys):
     metrics = json.loads((out / "validation_metrics.json").read_text())
     assert set(metrics["categories"]) == set(CATEGORIES)
     # The inference side loads what training wrote (the model-directory contract).
-    modeling = pytest.importorskip("veguard.modeling")
     clf = modeling.Classifier.load(out)
     res = clf.score("a short text")
     assert set(res.scores) == set(CATEGORIES) and clf.thresholds.review == pytest.approx(th.review)
@@ -93,8 +94,10 @@ def test_fp16_save_and_float32_reload(tmp_path):
     with safe_open(str(out / "model.safetensors"), "pt") as f:
         key = next(iter(f.keys()))
         assert str(f.get_tensor(key).dtype) == "torch.float16"
-    logits = transformer_logits_fn(out)(["a short text", "another one"])
-    assert logits.shape == (2, len(CATEGORIES)) and logits.dtype == np.float32
+    clf = modeling.Classifier.load(out, precision="fp32")
+    assert next(clf.backend.model.parameters()).dtype == torch.float32  # fp16 reloads as fp32
+    logits = clf.logits(["a short text", "another one"])
+    assert logits.shape == (2, len(CATEGORIES)) and np.isfinite(logits).all()
     # Re-calibration of the fp16 directory rewrites thresholds from the validation split.
     (out / "thresholds.json").unlink()
     th = calibrate_model_dir(out, TOY)
@@ -103,7 +106,7 @@ def test_fp16_save_and_float32_reload(tmp_path):
 
 
 def test_tfidf_train_save_load_round_trip(tmp_path):
-    from veguard.training.tfidf import MODEL_FILE, load_logits_fn
+    from veguard.training.tfidf import MODEL_FILE
 
     out = tmp_path / "tfidf"
     rc = train_main(["--config", str(TFIDF), "--out", str(out), "--corpus", str(TOY),
@@ -113,7 +116,7 @@ def test_tfidf_train_save_load_round_trip(tmp_path):
     assert meta["kind"] == "tfidf" and meta["categories"] == list(CATEGORIES)
     assert (out / MODEL_FILE).stat().st_size < 5_000_000
     texts = ["long live the caliphate soldiers", "recipe for lentil soup with garlic", "you absolute idiot"]
-    logits = load_logits_fn(out)(texts)
+    logits = modeling.Classifier.load(out).logits(texts)
     assert logits.shape == (3, len(CATEGORIES))
     ext = CATEGORIES.index("extremism")
     assert logits[0, ext] > logits[1, ext]  # the toy set is separable; the reference learns it
@@ -127,10 +130,14 @@ def test_tfidf_train_save_load_round_trip(tmp_path):
 
 
 def test_tfidf_load_errors_name_the_file(tmp_path):
-    from veguard.training.tfidf import load_logits_fn
+    from veguard import modeldir
 
+    modeldir.write(tmp_path, modeldir.ModelMeta(kind="tfidf", name="t", max_length=0, stride=0))
+    with pytest.raises(FileNotFoundError, match="tfidf.joblib"):
+        modeling.Classifier.load(tmp_path)
+    (tmp_path / "tfidf.joblib").write_bytes(b"not a pickle")
     with pytest.raises(ValueError, match="tfidf.joblib"):
-        load_logits_fn(tmp_path)
+        modeling.Classifier.load(tmp_path)
 
 
 def test_cli_errors(tmp_path, capsys):

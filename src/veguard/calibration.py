@@ -2,13 +2,15 @@
 
 Given raw validation logits [n, len(CATEGORIES)] and labels (1 / 0 / -1 unknown), this fits a
 temperature per category (minimising the NLL of sigmoid(z / T) on known labels), measures ECE
-(15 equal-width bins) before and after, and picks per category on the scaled scores:
+(`veguard.metrics.calibration`, 15 equal-width bins) before and after, and picks per category
+on the scaled scores:
   review = the highest threshold whose recall >= the target (default 0.90),
   auto   = the lowest threshold whose precision >= the target (default 0.95); when no threshold
            reaches it, the threshold of maximal precision, with a note saying so.
 The result is written with `veguard.thresholds.Thresholds` (records go in `meta`).
 
-Leaves out: computing logits (training / modeling do that) and per-slice thresholds.
+Leaves out: computing logits (`Classifier.logits`), the metric formulas (`veguard.metrics`:
+sigmoid, ECE, P/R/F1 are the evaluation's own) and per-slice thresholds.
 """
 
 from __future__ import annotations
@@ -20,16 +22,13 @@ import numpy as np
 from scipy.optimize import minimize_scalar
 from sklearn.metrics import average_precision_score
 
+from veguard import metrics as M
+from veguard.metrics import sigmoid
 from veguard.taxonomy import CATEGORIES
 from veguard.thresholds import Thresholds
 
 N_BINS = 15
 _LOG_T_BOUNDS = (math.log(0.05), math.log(20.0))
-
-
-def sigmoid(z: np.ndarray) -> np.ndarray:
-    z = np.asarray(z, dtype=np.float64)
-    return np.exp(-np.logaddexp(0.0, -z))
 
 
 def _nll(z: np.ndarray, y: np.ndarray, temperature: float) -> float:
@@ -54,21 +53,12 @@ def fit_temperature(logits: np.ndarray, labels: np.ndarray) -> float:
 
 
 def ece(probs: np.ndarray, labels: np.ndarray, n_bins: int = N_BINS) -> float:
-    """Expected calibration error: sum over equal-width bins of |mean label - mean prob| * share.
-
-    Bin i holds probs in [i/n, (i+1)/n); 1.0 goes in the last bin. Unknown labels are ignored.
-    """
+    """`veguard.metrics.calibration`'s ECE on known labels (unknown -1 ignored); NaN if none."""
     probs, labels = np.asarray(probs, dtype=np.float64), np.asarray(labels)
     known = labels >= 0
-    p, y = probs[known], labels[known].astype(np.float64)
-    if len(p) == 0:
+    if not known.any():
         return float("nan")
-    bins = np.minimum((p * n_bins).astype(int), n_bins - 1)
-    total = 0.0
-    for b in np.unique(bins):
-        m = bins == b
-        total += abs(y[m].mean() - p[m].mean()) * m.sum() / len(p)
-    return float(total)
+    return float(M.calibration(labels[known].astype(int), probs[known], n_bins)["ece"])
 
 
 def _curve(probs: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -117,14 +107,10 @@ def operating_point(probs: np.ndarray, labels: np.ndarray, metric: str, target: 
 
 
 def _prf(probs: np.ndarray, y: np.ndarray, threshold: float) -> dict:
-    pred = probs >= threshold
-    tp = float((pred & (y == 1)).sum())
-    fp = float((pred & (y == 0)).sum())
-    fn = float((~pred & (y == 1)).sum())
-    p = tp / (tp + fp) if tp + fp else 0.0
-    r = tp / (tp + fn) if tp + fn else 0.0
-    f1 = 2 * p * r / (p + r) if p + r else 0.0
-    return {"threshold": float(threshold), "precision": p, "recall": r, "f1": f1}
+    # veguard.metrics' values: None (not 0.0) where precision or recall is undefined.
+    r = M.at_threshold(np.asarray(y).astype(int), probs, threshold)
+    return {"threshold": float(threshold), "precision": r["precision"], "recall": r["recall"],
+            "f1": r["f1"]}
 
 
 def category_metrics(probs: np.ndarray, labels: np.ndarray) -> dict:

@@ -124,30 +124,34 @@ def compare(reference, candidate, texts: list[str]) -> dict:
 
 
 def run_export(model_dir: Path, out: Path, int8: bool, n_check: int) -> dict:
-    from veguard.modeling import Classifier, read_meta, resolve_model_path
+    import dataclasses
 
-    model_dir = resolve_model_path(model_dir)
-    meta = read_meta(model_dir)
-    if meta["kind"] != "transformer":
-        raise ValueError(f"{model_dir}: only transformer models can be exported (kind is {meta['kind']!r})")
+    from veguard import modeldir
+    from veguard.modeling import Classifier
+
+    model_dir = modeldir.resolve(model_dir)
+    meta = modeldir.read(model_dir)
+    if meta.kind != "transformer":
+        raise ValueError(
+            f"{model_dir}: only transformer models can be exported (kind is {meta.kind!r})"
+        )
     if out.resolve() == model_dir.resolve():
         raise ValueError(f"--out must differ from --model ({out})")
     out.mkdir(parents=True, exist_ok=True)
     for f in model_dir.iterdir():
         if f.is_file() and not f.name.endswith(".onnx"):
             shutil.copy2(f, out / f.name)
-    meta.pop("onnx", None)
-    (out / "veguard.json").write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
+    # Without `onnx` until the file exists, so a failed export leaves a plain torch directory.
+    modeldir.write(out, dataclasses.replace(meta, onnx=None))
     export_onnx(model_dir, out, int8)
 
-    meta["onnx"] = {"file": ONNX_FILE, "dtype": "int8" if int8 else "fp32", "opset": OPSET}
-    (out / "veguard.json").write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
+    onnx = {"file": ONNX_FILE, "dtype": "int8" if int8 else "fp32", "opset": OPSET}
+    modeldir.update(out, onnx=onnx)
     texts = check_texts(n_check)
     reference = Classifier.load(model_dir, precision="fp32")
     exported = Classifier.load(out, backend="onnx")
-    meta["onnx"]["check"] = compare(reference, exported, texts)
-    (out / "veguard.json").write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
-    return meta["onnx"]
+    onnx = {**onnx, "check": compare(reference, exported, texts)}
+    return modeldir.update(out, onnx=onnx).onnx
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -158,7 +162,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--check-texts", type=int, default=300,
                    help="texts scored by both to measure agreement (recorded in veguard.json)")
     args = p.parse_args(argv)
-    from veguard.modeling import ModelNotFoundError
+    from veguard.modeldir import ModelNotFoundError
 
     try:
         info = run_export(Path(args.model), Path(args.out), args.int8, args.check_texts)

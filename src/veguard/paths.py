@@ -2,8 +2,9 @@
 
 An editable install keeps the package in `src/veguard/`, so the root is two levels up.
 Modules that default to a file in the checkout (`data/synthetic/`, `data/processed/`,
-`eval/`) build their path from `REPO_ROOT` instead of counting parents themselves.
-Left out: `veguard.modeling.repo_root()`, which predates this module.
+`eval/`, the shipped model in `veguard.modeldir`) build their path from `REPO_ROOT` instead
+of counting parents themselves.
+Left out: the environment overrides (`$VEGUARD_MODEL` etc.), read where they apply.
 """
 
 from __future__ import annotations

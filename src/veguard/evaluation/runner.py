@@ -17,7 +17,7 @@ import sys
 from collections.abc import Iterable
 from pathlib import Path
 
-from veguard.evaluation import metrics as M
+from veguard import metrics as M
 from veguard.evaluation.perturb import perturb
 from veguard.evaluation.suites import (
     CorpusSpec,

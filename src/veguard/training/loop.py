@@ -23,8 +23,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from veguard import modeldir
 from veguard.taxonomy import CATEGORIES
-from veguard.training.args import TrainArgs
+from veguard.training.args import TrainArgs, base_model_path, model_meta
 from veguard.training.data import (
     bucketed_batches,
     collate,
@@ -35,7 +36,7 @@ from veguard.training.data import (
     source_targets,
     train_and_validation,
 )
-from veguard.training.modeldir import base_model_path, calibrate_model_dir, write_veguard_json
+from veguard.training.recalibrate import calibrate_model_dir
 
 
 def seed_everything(seed: int) -> None:
@@ -82,22 +83,6 @@ def build_model(args: TrainArgs, vocab_size: int):
 
 def _tokenize(tokenizer, texts: list[str], max_length: int) -> list[list[int]]:
     return tokenizer(texts, truncation=True, max_length=max_length, padding=False)["input_ids"]
-
-
-@torch.no_grad()
-def predict_logits(model, tokenizer, texts: list[str], max_length: int, batch_size: int, bf16: bool) -> np.ndarray:
-    """Raw logits [n, 4] with truncation at max_length; sorted by length for tight padding."""
-    model.eval()
-    ids = _tokenize(tokenizer, texts, max_length)
-    order = np.argsort([len(x) for x in ids], kind="stable")
-    out = np.zeros((len(texts), len(CATEGORIES)), dtype=np.float32)
-    for i in range(0, len(order), batch_size):
-        pos = order[i : i + batch_size]
-        batch = {k: torch.from_numpy(v) for k, v in collate([ids[p] for p in pos], tokenizer.pad_token_id).items()}
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
-            logits = model(**batch).logits
-        out[pos] = logits.float().numpy()
-    return out
 
 
 def _param_groups(model, weight_decay: float) -> list[dict]:
@@ -214,7 +199,7 @@ def train(args: TrainArgs, corpus=None) -> Path:
         "train_seconds": round(train_seconds, 1),
         "wall_seconds": round(time.time() - t_start, 1),  # up to saving; calibration follows
     }
-    write_veguard_json(out, args, "transformer", trained)
+    modeldir.write(out, model_meta(args, "transformer", trained))
     # Calibrate on the saved directory through the inference code path, so the thresholds
     # hold for exactly what the Classifier computes (fp16 rounding and windows included).
     calibrate_model_dir(

@@ -4,7 +4,7 @@ per category, trained only on rows where that category's label is known.
 It uses the same source-capped sampling and the same calibration as the transformer, so the
 two are comparable. Saved as `tfidf.joblib` = {"vectorizer": FeatureUnion, "models":
 {category: LogisticRegression}}; raw logits are `models[c].decision_function(X)`.
-Inference: `load_logits_fn(dir)(texts) -> np.ndarray[n, len(CATEGORIES)]`.
+Inference is `veguard.backends.TfidfBackend`, through the Classifier like any model.
 
 Security: joblib files are pickles. Load only model directories you trust (your own runs and
 the shipped ones), never one uploaded by a user.
@@ -23,8 +23,9 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import FeatureUnion
 
+from veguard import modeldir
 from veguard.taxonomy import CATEGORIES
-from veguard.training.args import TrainArgs
+from veguard.training.args import TrainArgs, model_meta
 from veguard.training.data import (
     corpus_summary,
     label_matrix,
@@ -33,9 +34,9 @@ from veguard.training.data import (
     source_targets,
     train_and_validation,
 )
-from veguard.training.modeldir import calibrate_model_dir, write_veguard_json
+from veguard.training.recalibrate import calibrate_model_dir
 
-MODEL_FILE = "tfidf.joblib"
+MODEL_FILE = modeldir.TFIDF_FILE
 
 
 def build_vectorizer(args: TrainArgs) -> FeatureUnion:
@@ -54,24 +55,6 @@ def _drop_stop_words(union: FeatureUnion) -> None:
     for _, vec in union.transformer_list:
         if hasattr(vec, "stop_words_"):
             del vec.stop_words_
-
-
-def logits_from(bundle: dict, texts: list[str]) -> np.ndarray:
-    X = bundle["vectorizer"].transform(list(texts))
-    return np.stack([bundle["models"][c].decision_function(X) for c in CATEGORIES], axis=1)
-
-
-def load_logits_fn(model_dir: str | Path):
-    """callable(list[str]) -> np.ndarray[n, len(CATEGORIES)] of raw logits (before temperature)."""
-    path = Path(model_dir) / MODEL_FILE
-    try:
-        bundle = joblib.load(path)
-    except (OSError, EOFError, ValueError) as e:
-        raise ValueError(f"{path}: cannot load TF-IDF model: {e}") from e
-    missing = [c for c in CATEGORIES if c not in bundle.get("models", {})]
-    if "vectorizer" not in bundle or missing:
-        raise ValueError(f"{path}: expected vectorizer and models for {', '.join(CATEGORIES)}")
-    return lambda texts: logits_from(bundle, texts)
 
 
 def train_tfidf(args: TrainArgs, corpus=None) -> Path:
@@ -112,7 +95,7 @@ def train_tfidf(args: TrainArgs, corpus=None) -> Path:
         "n_features": int(X.shape[1]),
         "wall_seconds": round(time.time() - t0, 1),
     }
-    write_veguard_json(out, args, "tfidf", trained)
+    modeldir.write(out, model_meta(args, "tfidf", trained))
     calibrate_model_dir(
         out, df, args.review_recall, args.auto_precision, args.max_val_rows, args.seed,
         review_min_precision=args.review_min_precision,

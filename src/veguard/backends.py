@@ -1,0 +1,350 @@
+"""Inference backends: normalised texts in, one row of raw logits per token window out.
+
+The fast tokenizer cut into overlapping windows (`WindowTokenizer`), the torch transformer,
+the same graph through ONNX Runtime, the TF-IDF reference, and the CPU policy they run under
+(precision, thread count, passive OpenMP waiting). `load_backend` picks one for a model
+directory. `pad_batch` is the one dynamic padding, shared with the training loop.
+
+What it leaves out: normalisation (`veguard.data.normalize`), calibration, decisions and
+evidence (`veguard.modeling.Classifier`), and the model directory's metadata
+(`veguard.modeldir`).
+
+Windows: `max_length` is the window size in tokens (special tokens included) and `stride` is
+the number of tokens consecutive windows share (Hugging Face tokenizer semantics).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from veguard.modeldir import TFIDF_FILE, ModelMeta, ModelNotFoundError
+from veguard.taxonomy import CATEGORIES
+
+PRECISIONS = ("fp32", "bf16")
+BACKENDS = ("torch", "onnx")
+MAX_BATCH_TOKENS = 8192  # padded tokens per model call (32 windows of 256)
+
+
+# --- CPU policy --------------------------------------------------------------------------
+
+
+def cpu_flags() -> set[str]:
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            for line in f:
+                if line.startswith("flags"):
+                    return set(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    return set()
+
+
+def choose_precision() -> str:
+    """`$VEGUARD_PRECISION` if set, else bf16 when the CPU does bf16 natively, else fp32.
+
+    Without native bf16 instructions autocast emulates it and is slower than fp32.
+    """
+    env = os.environ.get("VEGUARD_PRECISION", "").strip().lower()
+    if env:
+        if env not in PRECISIONS:
+            raise ValueError(f"VEGUARD_PRECISION={env!r}; expected one of {', '.join(PRECISIONS)}")
+        return env
+    import torch
+
+    capability = torch.backends.cpu.get_cpu_capability()  # e.g. "AVX512", "AVX2", "DEFAULT"
+    native = {"amx_bf16", "avx512_bf16"} & cpu_flags()
+    return "bf16" if native and capability != "DEFAULT" else "fp32"
+
+
+def spin_allowed() -> bool:
+    """Whether worker threads may busy-wait between parallel regions (`VEGUARD_SPIN=1`).
+
+    Off by default: on a CPU shared with other processes, a spinning thread waits at every
+    barrier for a sibling the OS has descheduled, and two threads ran 4x slower than one here
+    (docs/PERFORMANCE.md). Passive waiting costs little on an idle machine.
+    """
+    return os.environ.get("VEGUARD_SPIN", "") == "1"
+
+
+def _prepare_openmp() -> None:
+    # OpenMP reads its wait policy once, when torch loads it: only effective before that.
+    if not spin_allowed() and "torch" not in sys.modules:
+        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+
+def default_threads() -> int:
+    # Cores this process may run on (containers and taskset restrict it below os.cpu_count()).
+    env = os.environ.get("VEGUARD_THREADS")
+    if env:
+        return max(1, int(env))
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+
+# --- backends: normalised texts in, one row of raw logits per window out -------------------
+
+
+@dataclass
+class Windows:
+    """Raw logits per window; `owner[i]` is the text index, `spans[i]` its normalised char span."""
+
+    logits: np.ndarray  # [n_windows, len(CATEGORIES)] float32
+    owner: np.ndarray  # [n_windows] int
+    spans: np.ndarray  # [n_windows, 2] int
+
+
+class Backend(Protocol):
+    kind: str
+
+    def windows(self, texts: list[str], batch_size: int) -> Windows: ...
+
+
+TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "vocab.txt")
+
+
+class WindowTokenizer:
+    """The model's fast tokenizer (the `tokenizers` library: no transformers or torch import),
+    cutting each text into windows of `max_length` tokens that overlap by `stride` tokens.
+
+    Same ids and offsets as `AutoTokenizer(..., truncation=True, return_overflowing_tokens=True)`
+    (a test checks this); special tokens are added to every window.
+    """
+
+    def __init__(self, path: Path, max_length: int, stride: int):
+        from tokenizers import Tokenizer
+
+        f = path / "tokenizer.json"
+        if not f.is_file():
+            raise ModelNotFoundError(f"{f}: missing (veguard needs the fast tokenizer's file)")
+        if not 0 <= stride < max_length - 2:
+            raise ValueError(f"{path}: stride ({stride}) must be in [0, max_length - 2) (max_length {max_length})")
+        self.path = path
+        self.tok = Tokenizer.from_file(str(f))
+        self.tok.no_padding()
+        self.tok.enable_truncation(max_length, stride=stride)
+        self.pad_token_id = self._pad_id(path)
+
+    def _pad_id(self, path: Path) -> int:
+        pad = "[PAD]"
+        try:
+            special = json.loads((path / "special_tokens_map.json").read_text(encoding="utf-8"))
+            pad = special.get("pad_token", pad)
+            pad = pad["content"] if isinstance(pad, dict) else pad
+        except (OSError, json.JSONDecodeError):
+            pass
+        pid = self.tok.token_to_id(pad)
+        return 0 if pid is None else pid
+
+    def token_ids(self, text: str) -> list[int]:
+        return self.tok.encode(text, add_special_tokens=False).ids
+
+    def encode(self, texts: list[str]) -> tuple[list[list[int]], list[int], list[tuple[int, int]]]:
+        """Token windows: ids per window, owning text index, normalised char span."""
+        ids, owner, spans = [], [], []
+        for j, enc in enumerate(self.tok.encode_batch(texts)):
+            for w in (enc, *enc.overflowing):
+                real = [o for o, special in zip(w.offsets, w.special_tokens_mask, strict=True)
+                        if not special and o[1] > o[0]]
+                ids.append(w.ids)
+                owner.append(j)
+                spans.append((real[0][0], real[-1][1]) if real else (0, 0))
+        return ids, owner, spans
+
+    def save(self, out: Path) -> None:
+        for name in TOKENIZER_FILES:
+            if (self.path / name).is_file() and (self.path / name).resolve() != (out / name).resolve():
+                (out / name).write_bytes((self.path / name).read_bytes())
+
+
+class TransformerBackend:
+    """A BertForSequenceClassification and its fast tokenizer, scored window by window."""
+
+    kind = "transformer"
+
+    def __init__(self, model: Any, tokenizer: WindowTokenizer, precision: str):
+        self.model, self.tokenizer, self.precision = model, tokenizer, precision
+
+    @classmethod
+    def load(cls, path: Path, meta: ModelMeta, precision: str) -> TransformerBackend:
+        import torch
+        from transformers import BertForSequenceClassification
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.set_verbosity_error()  # the load report and progress bar are noise here
+        hf_logging.disable_progress_bar()
+        # Weights may be stored in fp16 to halve the download; compute in fp32 (or bf16 autocast).
+        model = BertForSequenceClassification.from_pretrained(
+            path, local_files_only=True, dtype=torch.float32
+        )
+        model.eval()
+        if model.config.num_labels != len(CATEGORIES):
+            raise ValueError(f"{path}: num_labels is {model.config.num_labels}, expected {len(CATEGORIES)}")
+        max_length = min(meta.max_length, int(model.config.max_position_embeddings))
+        return cls(model, _window_tokenizer(path, meta, max_length), precision)
+
+    @property
+    def max_length(self) -> int:
+        return self.tokenizer.tok.truncation["max_length"]
+
+    @property
+    def stride(self) -> int:
+        return self.tokenizer.tok.truncation["stride"]
+
+    def encode(self, texts: list[str]):
+        return self.tokenizer.encode(texts)
+
+    def forward(self, ids: list[list[int]], batch_size: int) -> np.ndarray:
+        """Logits for token windows, batched by length so padding stays small.
+
+        A batch holds at most `batch_size` windows and at most MAX_BATCH_TOKENS padded tokens,
+        so batches of full-length windows (long articles) do not balloon activation memory.
+        """
+        out = np.zeros((len(ids), len(CATEGORIES)), dtype=np.float32)
+        order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
+        pad = self.tokenizer.pad_token_id
+        b = 0
+        while b < len(order):
+            e = b + 1
+            # Sorted ascending, so the last window taken sets the padded width.
+            while e < len(order) and e - b < batch_size and (e - b + 1) * len(ids[order[e]]) <= MAX_BATCH_TOKENS:
+                e += 1
+            idx = order[b:e]
+            input_ids, mask = pad_batch([ids[i] for i in idx], pad)
+            out[idx] = self.run(input_ids, mask)
+            b = e
+        return out
+
+    def run(self, input_ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        import torch
+
+        with torch.inference_mode(), torch.autocast(
+            "cpu", dtype=torch.bfloat16, enabled=self.precision == "bf16"
+        ):
+            logits = self.model(
+                input_ids=torch.from_numpy(input_ids), attention_mask=torch.from_numpy(mask)
+            ).logits
+        return logits.float().numpy()
+
+    def windows(self, texts: list[str], batch_size: int) -> Windows:
+        ids, owner, spans = self.encode(texts)
+        return Windows(self.forward(ids, batch_size), np.asarray(owner), np.asarray(spans))
+
+
+class OnnxBackend(TransformerBackend):
+    """The same windows through an ONNX Runtime session (written by `veguard export`).
+
+    Opt-in: `Classifier.load(dir, backend="onnx")` or `VEGUARD_BACKEND=onnx`, for a directory
+    whose veguard.json names an `onnx` file. Not the default because it was not faster than
+    the torch bf16 path at equal decisions (docs/PERFORMANCE.md: ONNX fp32 agrees but is
+    slower on short posts; int8 is faster but flips decisions). It does start 10x faster.
+    """
+
+    def __init__(self, session: Any, tokenizer: WindowTokenizer, precision: str):
+        super().__init__(None, tokenizer, precision)
+        self.session = session
+
+    @classmethod
+    def load(cls, path: Path, meta: ModelMeta, precision: str) -> OnnxBackend:
+        import onnxruntime as ort
+
+        f = path / meta.onnx["file"]
+        if not f.is_file():
+            raise ModelNotFoundError(f"{f}: missing (named in {path / 'veguard.json'})")
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = default_threads()
+        opts.inter_op_num_threads = 1
+        opts.add_session_config_entry("session.intra_op.allow_spinning", "1" if spin_allowed() else "0")
+        session = ort.InferenceSession(str(f), opts, providers=["CPUExecutionProvider"])
+        tokenizer = _window_tokenizer(path, meta, meta.max_length)
+        return cls(session, tokenizer, "onnx-" + meta.onnx.get("dtype", "fp32"))
+
+    def run(self, input_ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        return self.session.run(["logits"], {"input_ids": input_ids, "attention_mask": mask})[0]
+
+
+def _window_tokenizer(path: Path, meta: ModelMeta, max_length: int) -> WindowTokenizer:
+    stride = meta.stride if meta.stride is not None else max_length // 4
+    return WindowTokenizer(path, max_length, stride)
+
+
+class TfidfBackend:
+    """The TF-IDF reference: one "window" per text, logits from decision_function."""
+
+    kind = "tfidf"
+    precision = "fp32"
+
+    def __init__(self, vectorizer: Any, models: dict[str, Any]):
+        missing = [c for c in CATEGORIES if c not in models]
+        if missing:
+            raise ValueError(f"tfidf.joblib lacks models for {', '.join(missing)}")
+        self.vectorizer, self.models = vectorizer, models
+
+    @classmethod
+    def load(cls, path: Path, meta: ModelMeta, precision: str) -> TfidfBackend:
+        import joblib
+
+        f = path / TFIDF_FILE
+        if not f.is_file():
+            raise ModelNotFoundError(f"{f}: missing")
+        try:
+            obj = joblib.load(f)  # a trusted local artefact: joblib unpickles
+        except Exception as e:  # unpickling a corrupt file raises almost anything
+            raise ValueError(f"{f}: cannot load TF-IDF model: {e!r}") from e
+        if not isinstance(obj, dict) or "vectorizer" not in obj or not isinstance(obj.get("models"), dict):
+            raise ValueError(f"{f}: expected a dict with 'vectorizer' and 'models'")
+        try:
+            return cls(obj["vectorizer"], obj["models"])
+        except ValueError as e:
+            raise ValueError(f"{f}: {e}") from e
+
+    def windows(self, texts: list[str], batch_size: int) -> Windows:
+        x = self.vectorizer.transform(texts)
+        logits = np.stack([self.models[c].decision_function(x) for c in CATEGORIES], axis=1)
+        spans = np.array([(0, len(t)) for t in texts]).reshape(-1, 2)
+        return Windows(logits.astype(np.float32), np.arange(len(texts)), spans)
+
+
+
+def pad_batch(ids: list[list[int]], pad_id: int) -> tuple[np.ndarray, np.ndarray]:
+    """(input_ids, attention_mask) int64 arrays, padded to the longest sequence in `ids`."""
+    width = max(len(x) for x in ids)
+    input_ids = np.full((len(ids), width), pad_id, dtype=np.int64)
+    mask = np.zeros((len(ids), width), dtype=np.int64)
+    for row, x in enumerate(ids):
+        input_ids[row, : len(x)] = x
+        mask[row, : len(x)] = 1
+    return input_ids, mask
+
+
+def load_backend(
+    path: Path, meta: ModelMeta, backend: str | None = None, precision: str | None = None
+) -> Backend:
+    """The backend for the model directory `path`.
+
+    `backend` (torch / onnx) defaults to `$VEGUARD_BACKEND`, else torch; `precision`
+    (fp32 / bf16) to `choose_precision()`. TF-IDF directories ignore both.
+    """
+    backend = (backend or os.environ.get("VEGUARD_BACKEND") or "torch").strip().lower()
+    if backend not in BACKENDS:
+        raise ValueError(f"backend {backend!r}: expected 'torch' or 'onnx' (VEGUARD_BACKEND)")
+    if meta.kind == "tfidf":
+        return TfidfBackend.load(path, meta, "fp32")
+    if backend == "onnx":
+        if not meta.onnx:
+            raise ModelNotFoundError(f"{path}: no ONNX model (write one with `veguard export`)")
+        return OnnxBackend.load(path, meta, "fp32")
+    _prepare_openmp()
+    import torch
+
+    torch.set_num_threads(default_threads())
+    return TransformerBackend.load(path, meta, precision or choose_precision())

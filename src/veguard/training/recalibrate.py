@@ -1,0 +1,72 @@
+"""Re-calibrating a model directory: thresholds.json and validation_metrics.json.
+
+`calibrate_model_dir(dir, corpus)` scores the corpus validation split with
+`Classifier.logits` (the inference code path: its normalisation, windows, backend and the
+precision it picks on this machine) and recomputes the calibration, e.g. after converting
+weights to fp16. Training runs it at the end of every run, on the directory just saved.
+
+Leaves out: the calibration maths (`veguard.calibration`), scoring (`veguard.modeling`) and
+the directory's metadata (`veguard.modeldir`).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+from veguard import modeldir
+from veguard.thresholds import Thresholds
+
+
+def save_calibration(out: Path, thresholds: Thresholds, metrics: dict) -> None:
+    thresholds.save(out / modeldir.THRESHOLDS_FILE)
+    text = json.dumps(metrics, indent=2) + "\n"
+    (out / modeldir.VALIDATION_FILE).write_text(text, encoding="utf-8")
+
+
+def calibrate_model_dir(
+    model_dir: str | Path,
+    corpus=None,
+    review_recall: float | None = None,
+    auto_precision: float | None = None,
+    max_val_rows: int | None = None,
+    seed: int = 13,
+    review_min_precision: float | None = None,
+) -> Thresholds:
+    """Recompute thresholds.json + validation_metrics.json for an existing model directory.
+
+    `corpus` is a path or a DataFrame (None = the default corpus). Targets default to the ones
+    recorded in the existing thresholds.json, else 0.90 / 0.95.
+    """
+    from veguard.calibration import calibrate
+    from veguard.modeling import Classifier
+    from veguard.training.data import check_corpus, label_matrix, read_corpus, split_rows
+
+    model_dir = Path(model_dir)
+    modeldir.read(model_dir)  # fail early, naming the file, on a non-model directory
+    df = check_corpus(corpus) if corpus is not None and not isinstance(corpus, (str, Path)) else read_corpus(corpus)
+    val = split_rows(df, "validation", max_val_rows, seed)
+    if len(val) == 0:
+        raise ValueError("corpus has no validation rows to calibrate on")
+    old_targets = {}
+    if (model_dir / modeldir.THRESHOLDS_FILE).exists():
+        old = Thresholds.load(model_dir / modeldir.THRESHOLDS_FILE)
+        old_targets = old.meta.get("targets", {})
+    rr = review_recall if review_recall is not None else old_targets.get("review_recall", 0.90)
+    ap = auto_precision if auto_precision is not None else old_targets.get("auto_precision", 0.95)
+    if review_min_precision is None:
+        review_min_precision = old_targets.get("review_min_precision", 0.0)
+    print(f"calibration: scoring {len(val)} validation rows with {model_dir}", file=sys.stderr, flush=True)
+    t0 = time.time()
+    clf = Classifier.load(model_dir)
+    logits, how = clf.logits(val["text"].tolist()), clf.describe()
+    print(f"calibration: scored in {time.time() - t0:.0f} s ({how})", file=sys.stderr, flush=True)
+    thresholds, metrics = calibrate(
+        logits, label_matrix(val), rr, ap, review_min_precision=review_min_precision
+    )
+    thresholds.meta["logits"] = how
+    metrics["logits"] = how
+    save_calibration(model_dir, thresholds, metrics)
+    return thresholds
