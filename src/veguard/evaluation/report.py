@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import html
 
+from veguard.evaluation.kinds import KIND_ORDER, KINDS
 from veguard.taxonomy import CATEGORIES
 
 Block = tuple  # ("h1"|"h2"|"h3"|"p"|"alert", text) | ("table", headers, rows) | ("list", items)
@@ -65,10 +66,10 @@ def _get(d: dict | None, *keys):
     return d
 
 
-# --- one section per suite kind --------------------------------------------------------------
+# --- one section and one headline per suite kind (named in kinds.py) -----------------------
 
 
-def _corpus(results: dict, name: str, s: dict) -> list[Block]:
+def corpus_section(results: dict, name: str, s: dict) -> list[Block]:
     roles, out = _roles(results), []
     out.append(("p", (f"{s['n_rows']} rows from {len(s['sources'])} source(s): "
                      f"{', '.join(s['sources'])}. Unknown labels are excluded per category.")))
@@ -97,7 +98,7 @@ def _corpus(results: dict, name: str, s: dict) -> list[Block]:
     return out
 
 
-def _functional(results: dict, name: str, s: dict) -> list[Block]:
+def functional_section(results: dict, name: str, s: dict) -> list[Block]:
     roles, names, out = _roles(results), _names(results), []
     bm = s["by_model"]
     out.append(("p", (f"{s['n_cases']} cases; prediction = flagged. A slice of "
@@ -133,7 +134,7 @@ def _functional(results: dict, name: str, s: dict) -> list[Block]:
     return out
 
 
-def _robustness(results: dict, name: str, s: dict) -> list[Block]:
+def robustness_section(results: dict, name: str, s: dict) -> list[Block]:
     roles, out = _roles(results), []
     out.append(("p", (f"{s['n_cases']} violating cases of suite '{s['source']}', perturbed with "
                      f"seed {s['seed']}. Accuracy = share still flagged, on the cases each "
@@ -172,7 +173,7 @@ def _bias_table(results: dict, blocks: dict) -> Block:
     return ("table", headers, rows)
 
 
-def _identity(results: dict, name: str, s: dict) -> list[Block]:
+def identity_section(results: dict, name: str, s: dict) -> list[Block]:
     roles, out = _roles(results), []
     bm = s["by_model"]
     out.append(("p", (f"{s['n_cases']} template cases ({len(s['terms'])} terms). FPR = share of "
@@ -199,7 +200,7 @@ def _identity(results: dict, name: str, s: dict) -> list[Block]:
     return out
 
 
-def _calibration(results: dict, name: str, s: dict) -> list[Block]:
+def calibration_section(results: dict, name: str, s: dict) -> list[Block]:
     roles, out = _roles(results), []
     first = s["by_model"][roles[0]]
     out.append(("p", (f"{s['n_rows']} corpus rows, {s['bins']} equal-width bins; unknown "
@@ -209,10 +210,6 @@ def _calibration(results: dict, name: str, s: dict) -> list[Block]:
                  for c in ordered(first)]))
     out.append(("plot", "reliability", name))
     return out
-
-
-SECTIONS = {"corpus": _corpus, "functional": _functional, "robustness": _robustness,
-            "identity": _identity, "calibration": _calibration}
 
 
 def document(results: dict) -> list[Block]:
@@ -233,7 +230,7 @@ def document(results: dict) -> list[Block]:
         if "skipped" in s:
             out.append(("alert", f"Skipped: {s['skipped']}"))
             continue
-        out += SECTIONS[s["kind"]](results, name, s)
+        out += KINDS[s["kind"]].report_section(results, name, s)
     return out
 
 
@@ -280,42 +277,60 @@ def _first(results: dict, kind: str) -> dict | None:
     return None
 
 
-def headline_rows(results: dict) -> list[list[str]]:
-    """[label, model value, baseline value?] rows for the model card's summary table."""
+def corpus_headline(results: dict, s: dict) -> list[list[str]]:
     roles, rows = _roles(results), []
-    if (s := _first(results, "corpus")) is not None:
-        cats = ordered(s["by_model"][roles[0]]["all"])
-        for c in cats:
-            rows.append([f"corpus test F1 at review: {c}",
-                         *[fmt(_get(s["by_model"][r], "all", c, "review", "f1")) for r in roles]])
-        for c in cats:
-            rows.append([f"corpus test AUPRC: {c}",
-                         *[fmt(_get(s["by_model"][r], "all", c, "auprc")) for r in roles]])
-    if (s := _first(results, "functional")) is not None:
-        rows.append(["functional accuracy",
-                     *[pct(s["by_model"][r]["overall"]["accuracy"]) for r in roles]])
-        rows.append([f"functionalities below {pct(s['min_accuracy'])}",
-                     *[str(len(s["by_model"][r]["failures"])) for r in roles]])
-    if (s := _first(results, "robustness")) is not None:
-        cells = []
-        for r in roles:
-            drops = [(v["drop"], p) for p, v in s["by_model"][r]["perturbations"].items()
-                     if v["drop"] is not None]
-            cells.append(f"{pct(max(drops)[0])} ({max(drops)[1]})" if drops else DASH)
-        rows.append(["worst robustness drop", *cells])
-    if (s := _first(results, "identity")) is not None:
-        cells = []
-        for r in roles:
-            fprs = [(v["fpr"], t) for t, v in s["by_model"][r]["templates"]["by_term"].items()
-                    if v.get("fpr") is not None]
-            cells.append(f"{pct(max(fprs)[0])} ({max(fprs)[1]})" if fprs else DASH)
-        rows.append(["identity templates: highest FPR (term)", *cells])
-    if (s := _first(results, "calibration")) is not None:
-        cells = []
-        for r in roles:
-            eces = [v["ece"] for v in s["by_model"][r].values() if v.get("ece") is not None]
-            cells.append(fmt(sum(eces) / len(eces)) if eces else DASH)
-        rows.append(["mean ECE over categories", *cells])
+    cats = ordered(s["by_model"][roles[0]]["all"])
+    for c in cats:
+        rows.append([f"corpus test F1 at review: {c}",
+                     *[fmt(_get(s["by_model"][r], "all", c, "review", "f1")) for r in roles]])
+    for c in cats:
+        rows.append([f"corpus test AUPRC: {c}",
+                     *[fmt(_get(s["by_model"][r], "all", c, "auprc")) for r in roles]])
+    return rows
+
+
+def functional_headline(results: dict, s: dict) -> list[list[str]]:
+    roles = _roles(results)
+    return [["functional accuracy", *[pct(s["by_model"][r]["overall"]["accuracy"]) for r in roles]],
+            [f"functionalities below {pct(s['min_accuracy'])}",
+             *[str(len(s["by_model"][r]["failures"])) for r in roles]]]
+
+
+def robustness_headline(results: dict, s: dict) -> list[list[str]]:
+    cells = []
+    for r in _roles(results):
+        drops = [(v["drop"], p) for p, v in s["by_model"][r]["perturbations"].items()
+                 if v["drop"] is not None]
+        cells.append(f"{pct(max(drops)[0])} ({max(drops)[1]})" if drops else DASH)
+    return [["worst robustness drop", *cells]]
+
+
+def identity_headline(results: dict, s: dict) -> list[list[str]]:
+    cells = []
+    for r in _roles(results):
+        fprs = [(v["fpr"], t) for t, v in s["by_model"][r]["templates"]["by_term"].items()
+                if v.get("fpr") is not None]
+        cells.append(f"{pct(max(fprs)[0])} ({max(fprs)[1]})" if fprs else DASH)
+    return [["identity templates: highest FPR (term)", *cells]]
+
+
+def calibration_headline(results: dict, s: dict) -> list[list[str]]:
+    cells = []
+    for r in _roles(results):
+        eces = [v["ece"] for v in s["by_model"][r].values() if v.get("ece") is not None]
+        cells.append(fmt(sum(eces) / len(eces)) if eces else DASH)
+    return [["mean ECE over categories", *cells]]
+
+
+def headline_rows(results: dict) -> list[list[str]]:
+    """[label, model value, baseline value?] rows for the model card's summary table.
+
+    Per kind, in `KIND_ORDER`, the headline of the first suite of that kind that ran.
+    """
+    rows = []
+    for kind in KIND_ORDER:
+        if (s := _first(results, kind)) is not None:
+            rows += KINDS[kind].headline_rows(results, s)
     return rows
 
 

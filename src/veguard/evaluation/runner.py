@@ -18,6 +18,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from veguard import metrics as M
+from veguard.evaluation.kinds import KINDS
 from veguard.evaluation.perturb import perturb
 from veguard.evaluation.suites import (
     CorpusSpec,
@@ -94,7 +95,7 @@ class Run:
         return self._functional[name]
 
 
-# --- one function per suite kind: (suite, run) -> JSON-ready dict --------------------------
+# --- one function per suite kind (named in kinds.py): (suite, run) -> JSON-ready dict -----
 
 
 def run_corpus(suite: Suite, run: Run) -> dict:
@@ -261,10 +262,6 @@ def run_calibration(suite: Suite, run: Run) -> dict:
     return out
 
 
-RUNNERS = {"corpus": run_corpus, "functional": run_functional, "robustness": run_robustness,
-           "identity": run_identity, "calibration": run_calibration}
-
-
 def evaluate(suites: dict[str, Suite], selected: list[str], models: dict,
              model_paths: dict[str, str] | None = None, log=None) -> dict:
     """Run the `selected` suites (names in `suites`) and return the results dict.
@@ -289,7 +286,7 @@ def evaluate(suites: dict[str, Suite], selected: list[str], models: dict,
         head = {"kind": suite.kind, "description": suite.description,
                 "metrics": list(suite.metrics)}
         try:
-            out["suites"][name] = {**head, **RUNNERS[suite.kind](suite, run)}
+            out["suites"][name] = {**head, **KINDS[suite.kind].run(suite, run)}
         except SuiteUnavailable as e:
             out["suites"][name] = {**head, "skipped": str(e)}
     return _round(out)

@@ -1,7 +1,8 @@
 """Evaluation suites as data: read and validate `eval/suites/<name>.yaml`, load their cases.
 
 A suite spec names its kind, its case files (paths relative to the suites directory), the
-gold-label and slice columns, and the metrics to compute. Five kinds exist:
+gold-label and slice columns, and the metrics to compute. Each kind's fields and metrics
+are declared in `kinds.py`. Five kinds exist:
 
 - `corpus`:      the processed corpus's test split, per source (`corpus:` block);
 - `functional`:  hand-made functional test cases (`cases:` CSV);
@@ -24,6 +25,7 @@ from typing import Any
 
 import yaml
 
+from veguard.evaluation.kinds import COMMON, KIND_ORDER, KINDS, REQUIRED
 from veguard.taxonomy import CATEGORIES, FLAGGING, SPLITS
 
 DEFAULT_SUITES_DIR = Path("eval/suites")
@@ -37,32 +39,6 @@ class SuiteUnavailable(RuntimeError):
     """A suite's inputs do not exist here (e.g. the corpus is not built); the run skips it."""
 
 
-REQUIRED = object()
-# kind -> field -> (type, default). Types are checked; `REQUIRED` fields must be present.
-_COMMON: dict[str, tuple[type, Any]] = {"name": (str, REQUIRED), "kind": (str, REQUIRED),
-                                        "description": (str, REQUIRED), "metrics": (list, REQUIRED)}
-_CORPUS_BLOCK = (dict, {})
-SCHEMA: dict[str, dict[str, tuple[type, Any]]] = {
-    "corpus": {"corpus": _CORPUS_BLOCK, "categories": (list, list(CATEGORIES)),
-               "operating_points": (list, ["review", "auto"]), "slices": (list, ["source"])},
-    "functional": {"cases": (str, REQUIRED), "id": (str, "case_id"), "text": (str, "text"),
-                   "label": (str, "label"), "slices": (list, ["functionality", "ideology", "target"]),
-                   "min_accuracy": (float, 0.8), "examples": (int, 5)},
-    "robustness": {"source": (str, REQUIRED), "perturbations": (list, REQUIRED), "seed": (int, 0),
-                   "examples": (int, 1)},
-    "identity": {"terms": (str, REQUIRED), "templates": (str, REQUIRED), "label": (str, "label"),
-                 "corpus": _CORPUS_BLOCK, "use_corpus": (bool, True), "min_mentions": (int, 1)},
-    "calibration": {"corpus": _CORPUS_BLOCK, "categories": (list, list(CATEGORIES)),
-                    "bins": (int, 15)},
-}
-METRICS: dict[str, tuple[str, ...]] = {
-    "corpus": ("precision", "recall", "f1", "auprc", "pr_curve"),
-    "functional": ("accuracy",),
-    "robustness": ("accuracy_drop",),
-    "identity": ("fpr", "subgroup_auc", "bpsn_auc", "bnsp_auc"),
-    "calibration": ("ece", "reliability"),
-}
-KIND_ORDER = ("corpus", "functional", "robustness", "identity", "calibration")
 CORPUS_DEFAULTS = {"split": "test", "max_rows_per_source": 1500, "seed": 0, "file": None}
 
 
@@ -127,9 +103,9 @@ def load_suite(path: str | Path) -> Suite:
     if not isinstance(raw, dict):
         raise SuiteError(f"{path}: a suite spec must be a mapping of fields")
     kind = raw.get("kind")
-    if kind not in SCHEMA:
-        raise SuiteError(f"{path}: field 'kind': {kind!r} is not one of {', '.join(SCHEMA)}")
-    schema = {**_COMMON, **SCHEMA[kind]}
+    if kind not in KINDS:
+        raise SuiteError(f"{path}: field 'kind': {kind!r} is not one of {', '.join(KINDS)}")
+    schema = {**COMMON, **KINDS[kind].schema}
     unknown = sorted(set(raw) - set(schema))
     if unknown:
         raise SuiteError(f"{path}: field {unknown[0]!r}: unknown for kind {kind!r}")
@@ -143,10 +119,11 @@ def load_suite(path: str | Path) -> Suite:
             vals[key] = _check_type(path, key, raw[key], typ)
     if vals["name"] != path.stem:
         raise SuiteError(f"{path}: field 'name': {vals['name']!r} must match the file name")
-    bad = [m for m in vals["metrics"] if m not in METRICS[kind]]
+    allowed = KINDS[kind].metrics
+    bad = [m for m in vals["metrics"] if m not in allowed]
     if bad or not vals["metrics"]:
         raise SuiteError(f"{path}: field 'metrics': {bad[0] if bad else '(empty)'!s} is not one of "
-                         f"{', '.join(METRICS[kind])}")
+                         f"{', '.join(allowed)}")
     for key in ("categories",):
         for c in vals.get(key, ()):
             if c not in CATEGORIES:
