@@ -179,7 +179,7 @@ def test_decisions_included_in_build(tmp_path):
 
 
 @pytest.mark.parametrize("bad, message", [
-    ("{not json", "not valid JSON"),
+    ("{not json", "broken JSON"),  # the shared JSONL reader's wording (was "not valid JSON")
     (dict(GOOD, hate=2), "'hate' must be 1, 0 or -1"),
     (dict(GOOD, hate=True), "'hate' must be 1, 0 or -1"),
     ({k: v for k, v in GOOD.items() if k != "group"}, "missing field"),

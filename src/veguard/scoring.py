@@ -28,6 +28,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
 
+from veguard.data.schema import DataError, json_object
+
 FORMATS = {".jsonl": "jsonl", ".csv": "csv", ".tsv": "tsv", ".txt": "txt"}
 CHUNK = 1024  # texts per Classifier call: bounds memory, keeps batches full
 
@@ -78,11 +80,9 @@ def read_rows(
         with _open_text(path, newline=None) as f:
             for n, line in enumerate(f, 1):
                 try:
-                    obj = json.loads(line)
-                except json.JSONDecodeError as e:
-                    raise InputError(f"{name}: line {n}: broken JSON: {e.msg}") from e
-                if not isinstance(obj, dict):
-                    raise InputError(f"{name}: line {n}: expected a JSON object, got {type(obj).__name__}")
+                    obj = json_object(line, f"{name}: line {n}")
+                except DataError as e:
+                    raise InputError(str(e)) from None
                 if text_column not in obj:
                     raise InputError(f"{name}: line {n}: no {text_column!r} field")
                 text = obj[text_column]

@@ -21,13 +21,13 @@ from veguard.data.augment import make_contrasts, make_embedded
 from veguard.data.decisions import read_decisions
 from veguard.data.dedup import assign_splits, dedup_key, near_duplicate_pairs, resolve_duplicates
 from veguard.data.normalize import normalize
-from veguard.data.sources import SOURCES, DataError
+from veguard.data.schema import COLUMNS, DataError, make_row
+from veguard.data.sources import SOURCES
 from veguard.data.synthetic import load_synthetic, row_id
 from veguard.paths import REPO_ROOT
 from veguard.taxonomy import CATEGORIES, CONTEXTS, SPLITS
 
 DEFAULT_CORPUS = REPO_ROOT / "data" / "processed" / "corpus.parquet"
-COLUMNS = ("id", "text", *CATEGORIES, "context", "source", "group", "split")
 CONTRAST_SEED = 13
 
 
@@ -95,14 +95,9 @@ def adapt_synthetic(rows: list[dict], source: str) -> list[dict]:
                 raise DataError(f"{source} row {i}: missing field {f!r}")
         if r["context"] not in CONTEXTS:
             raise DataError(f"{source} row {i}: context {r['context']!r} not in {CONTEXTS}")
-        labels = {}
-        for c in CATEGORIES:
-            v = r.get(c)
-            labels[c] = -1 if v is None else int(v)
-            if labels[c] not in (1, 0, -1):
-                raise DataError(f"{source} row {i}: {c} must be 0/1/null, got {v!r}")
-        out.append({"id": row_id(source, str(r["text"])), "text": str(r["text"]), **labels,
-                    "context": r["context"], "source": source, "group": str(r["pair"])})
+        labels = {c: r[c] for c in CATEGORIES if r.get(c) is not None}  # null: unknown
+        out.append(make_row(row_id(source, str(r["text"])), str(r["text"]), context=r["context"],
+                            source=source, group=r["pair"], where=f"{source} row {i}", **labels))
     return out
 
 

@@ -11,36 +11,22 @@ reviewer's decision win over the source label of the same text).
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
-from veguard.data.sources import DataError
+from veguard.data.schema import ROW_FIELDS, DataError, make_row, read_jsonl
 from veguard.taxonomy import CATEGORIES
 
-FIELDS = ("id", "text", *CATEGORIES, "context", "source", "group")
+FIELDS = ROW_FIELDS  # a decision line is exactly a corpus row before splitting
 
 
 def read_decisions(path: str | Path) -> list[dict]:
     path = Path(path)
     if not path.is_file():
         raise DataError(f"{path}: decisions file not found")
-    rows = []
-    with path.open(encoding="utf-8") as fh:
-        for lineno, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            rows.append(_check(path, lineno, line))
-    return rows
+    return [_check(f"{path}:{lineno}", obj) for lineno, obj in read_jsonl(path)]
 
 
-def _check(path: Path, lineno: int, line: str) -> dict:
-    where = f"{path}:{lineno}"
-    try:
-        obj = json.loads(line)
-    except json.JSONDecodeError as exc:
-        raise DataError(f"{where}: not valid JSON ({exc.msg})") from None
-    if not isinstance(obj, dict):
-        raise DataError(f"{where}: expected a JSON object, got {type(obj).__name__}")
+def _check(where: str, obj: dict) -> dict:
     missing = [f for f in FIELDS if f not in obj]
     extra = sorted(set(obj) - set(FIELDS))
     if missing:
@@ -50,14 +36,12 @@ def _check(path: Path, lineno: int, line: str) -> dict:
     for f in ("id", "text", "group"):
         if not isinstance(obj[f], str) or not obj[f].strip():
             raise DataError(f"{where}: field {f!r} must be a non-empty string")
-    for c in CATEGORIES:
-        # bool is an int subclass; true/false would silently become 1/0, so refuse it.
-        if isinstance(obj[c], bool) or obj[c] not in (1, 0, -1):
-            raise DataError(f"{where}: field {c!r} must be 1, 0 or -1, got {obj[c]!r}")
+    row = make_row(obj["id"], obj["text"], context=obj["context"], source=obj["source"],
+                   group=obj["group"], where=where, **{c: obj[c] for c in CATEGORIES})
     if obj["context"] != "review":
         raise DataError(f"{where}: field 'context' must be 'review', got {obj['context']!r}")
     if obj["source"] != "review_queue":
         raise DataError(f"{where}: field 'source' must be 'review_queue', got {obj['source']!r}")
-    if all(obj[c] == -1 for c in CATEGORIES):
+    if all(row[c] == -1 for c in CATEGORIES):
         raise DataError(f"{where}: every label is -1; a decision must set at least one")
-    return {f: obj[f] for f in FIELDS}
+    return row

@@ -22,13 +22,10 @@ from pathlib import Path
 import pandas as pd
 
 from veguard.data.normalize import normalize
+from veguard.data.schema import DataError, make_row
 from veguard.taxonomy import NEGATIVE as N
 from veguard.taxonomy import POSITIVE as P
 from veguard.taxonomy import UNKNOWN as U
-
-
-class DataError(ValueError):
-    """A source, suite or decisions file is missing or malformed; the message names it."""
 
 
 @dataclass
@@ -36,11 +33,11 @@ class SourceRows:
     rows: list[dict] = field(default_factory=list)
     dropped: Counter = field(default_factory=Counter)  # reason -> count
 
-    def add(self, id_: object, text: object, ext: int, vio: int, hate: int, off: int,
-            context: str, group: object) -> None:
-        self.rows.append({"id": str(id_), "text": "" if pd.isna(text) else str(text),
-                          "extremism": ext, "violence": vio, "hate": hate, "offensive": off,
-                          "context": context, "group": str(group)})
+    def add(self, id_: object, text: object, context: str, group: object, **labels: int) -> None:
+        """One row; labels by keyword (`hate=P`), a category left out is unknown. The source
+        name is filled in by the corpus builder."""
+        text = "" if pd.isna(text) else str(text)
+        self.rows.append(make_row(id_, text, context=context, source="", group=group, **labels))
 
 
 def _read_table(path: Path, columns: list[str], **kw) -> pd.DataFrame:
@@ -99,8 +96,7 @@ def read_isis_fanboy_tweets(folder: Path) -> SourceRows:
             out.dropped[f"fewer than {MIN_CONTENT_WORDS} content words (link/retweet shell)"] += 1
         else:
             # tweetid is missing on one row: fall back to the row number so ids stay unique.
-            out.add(r.tweetid or f"row{i}", r.tweets, P, U, U, U, "extremist_forum",
-                    f"user:{r.username}")
+            out.add(r.tweetid or f"row{i}", r.tweets, "extremist_forum", f"user:{r.username}", extremism=P)
     return out
 
 
@@ -116,7 +112,7 @@ def read_miws_seed(folder: Path) -> SourceRows:
         df = _read_table(path, ["Text", "Label"], encoding="utf-8-sig")
         for i, r in enumerate(df.itertuples(index=False)):
             ext = _choice(path, i, r.Label.strip(), labels, "Label")
-            out.add(f"{prefix}{i}", r.Text, ext, U, U, U, "extremist_forum", f"{prefix}{i}")
+            out.add(f"{prefix}{i}", r.Text, "extremist_forum", f"{prefix}{i}", extremism=ext)
     return out
 
 
@@ -139,7 +135,7 @@ def read_implicit_hate(folder: Path) -> SourceRows:
         # Incitement = elevating hate groups / in-group unity: the extremism label.
         ext = P if "incitement" in classes else U
         vio = P if "threatening" in classes else U
-        out.add(i, r.post, ext, vio, hate, U, "social", f"post{i}")
+        out.add(i, r.post, "social", f"post{i}", extremism=ext, violence=vio, hate=hate)
     return out
 
 
@@ -154,7 +150,7 @@ def read_davidson_hate_offensive(folder: Path) -> SourceRows:
     out = SourceRows()
     for i, (rid, cls, tweet) in enumerate(zip(df[first], df["class"], df["tweet"])):
         hate, off = _choice(path, i, cls, mapping, "class")
-        out.add(rid or i, tweet, N, U, hate, off, "social", f"tweet{rid or i}")
+        out.add(rid or i, tweet, "social", f"tweet{rid or i}", extremism=N, hate=hate, offensive=off)
     return out
 
 
@@ -178,7 +174,7 @@ def read_ethos(folder: Path) -> SourceRows:
     for i, r in enumerate(binary.itertuples(index=False)):
         hate = P if _score(pb, i, r.isHate, "isHate") >= 0.5 else N
         vio = (P if violence[r.comment] else N) if r.comment in violence else U
-        out.add(i, r.comment, U, vio, hate, U, "social", f"comment{i}")
+        out.add(i, r.comment, "social", f"comment{i}", violence=vio, hate=hate)
     return out
 
 
@@ -209,7 +205,7 @@ def read_hatemoji_build(folder: Path) -> SourceRows:
             # Threat is one of the mutually exclusive hate types, so a hateful entry of
             # another type is a violence negative; non-hateful entries were never typed.
             vio = P if r.type == "threateninglanguage" else (N if hate == P else U)
-            out.add(r.entry_id, r.text, U, vio, hate, U, "social", f"pair{find(r.entry_id)}")
+            out.add(r.entry_id, r.text, "social", f"pair{find(r.entry_id)}", violence=vio, hate=hate)
     return out
 
 
@@ -227,7 +223,7 @@ def read_stormfront(folder: Path) -> SourceRows:
             # alone has no label; "idk/skip": the annotator could not decide.
             out.dropped[f"label {r.label} (no sentence-level label)"] += 1
             continue
-        out.add(r.file_id, r.text, U, U, label, U, "extremist_forum", f"user:{r.user_id}")
+        out.add(r.file_id, r.text, "extremist_forum", f"user:{r.user_id}", hate=label)
     return out
 
 
@@ -239,7 +235,7 @@ def read_toxigen_seed_sentences(folder: Path) -> SourceRows:
     out = SourceRows()
     for i, r in enumerate(df.itertuples(index=False)):
         hate = _choice(path, i, r.prompt_label, {"hate": P, "neutral": N}, "prompt_label")
-        out.add(i, r.text, U, U, hate, U, "social", f"row{i}")
+        out.add(i, r.text, "social", f"row{i}", hate=hate)
     return out
 
 
@@ -272,7 +268,7 @@ def read_counterspeech_reddit(folder: Path) -> SourceRows:
     for i, r in enumerate(df.itertuples(index=False)):
         if r.Hate_ID not in seen:
             seen.add(r.Hate_ID)
-            out.add(f"y23:{r.Hate_ID}", r.parent, U, U, P, U, "social", f"hate:{r.Hate_ID}")
+            out.add(f"y23:{r.Hate_ID}", r.parent, "social", f"hate:{r.Hate_ID}", hate=P)
         cs = {"0.0": "0", "1.0": "1", "2.0": "2"}.get(r.counterspeech, r.counterspeech)
         kind = _choice(path, i, cs, {"0": "neutral", "1": "agree", "2": "counter"},
                        "counterspeech")
@@ -286,12 +282,12 @@ def read_counterspeech_reddit(folder: Path) -> SourceRows:
 
 def _reply(out: SourceRows, id_: str, text: str, kind: str, group: str) -> None:
     if kind == "hate":
-        out.add(id_, text, U, U, P, U, "social", group)
+        out.add(id_, text, "social", group, hate=P)
     elif kind == "counter":
         # Counter-speech is often rude to the hater, so offensive stays unknown.
-        out.add(id_, text, N, N, N, U, "counter_speech", group)
+        out.add(id_, text, "counter_speech", group, extremism=N, violence=N, hate=N)
     else:
-        out.add(id_, text, N, N, N, U, "social", group)
+        out.add(id_, text, "social", group, extremism=N, violence=N, hate=N)
 
 
 # --------------------------------------------------------------------------- hard negatives
@@ -303,7 +299,7 @@ def read_ag_news_test(folder: Path) -> SourceRows:
     for i, r in enumerate(df.itertuples(index=False)):
         # Title and description together, as a reader sees them; "\" marks newlines.
         text = f"{r[1]}. {r[2]}".replace("\\", " ")
-        out.add(i, text, N, N, N, N, "news", f"row{i}")
+        out.add(i, text, "news", f"row{i}", extremism=N, violence=N, hate=N, offensive=N)
     return out
 
 
@@ -319,7 +315,7 @@ def read_quran_en(folder: Path) -> SourceRows:
     out = SourceRows()
     for sid, vid, text in verses:
         # Per surah: neighbouring verses share phrasing, so keep a surah in one split.
-        out.add(f"{sid}:{vid}", text, N, N, N, N, "religious", f"surah{sid}")
+        out.add(f"{sid}:{vid}", text, "religious", f"surah{sid}", extremism=N, violence=N, hate=N, offensive=N)
     return out
 
 

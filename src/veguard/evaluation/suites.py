@@ -25,6 +25,7 @@ from typing import Any
 
 import yaml
 
+from veguard.data.schema import SCORED_COLUMNS
 from veguard.evaluation.kinds import COMMON, KIND_ORDER, KINDS, REQUIRED
 from veguard.taxonomy import CATEGORIES, FLAGGING, SPLITS
 
@@ -249,7 +250,7 @@ def load_corpus_sample(spec: CorpusSpec):
             df = load_corpus()
         except (ImportError, FileNotFoundError) as e:
             raise SuiteUnavailable(f"no processed corpus ({e}); run `veguard data build`") from e
-    missing = [c for c in ("id", "text", "source", "split", *CATEGORIES) if c not in df.columns]
+    missing = [c for c in SCORED_COLUMNS if c not in df.columns]
     if missing:
         raise SuiteError(f"{spec.file or 'corpus'}: missing column(s) {', '.join(missing)}")
     df = df[df["split"] == spec.split].copy()

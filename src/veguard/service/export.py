@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from veguard.data.normalize import normalize
+from veguard.data.schema import make_row
 from veguard.service.store import QueueItem, QueueStore
 from veguard.taxonomy import CATEGORIES
 
@@ -29,10 +30,8 @@ def decision_row(item: QueueItem) -> dict | None:
     else:
         labels = {c: False for c in CATEGORIES}
     labels.update({c: bool(v) for c, v in (item.decision_categories or {}).items() if c in CATEGORIES})
-    row = {"id": f"{SOURCE}:{item.item_id}", "text": normalize(item.text)}
-    row.update({c: int(labels[c]) for c in CATEGORIES})
-    row.update({"context": "review", "source": SOURCE, "group": item.item_id})
-    return row
+    return make_row(f"{SOURCE}:{item.item_id}", normalize(item.text), context="review",
+                    source=SOURCE, group=item.item_id, **{c: int(labels[c]) for c in CATEGORIES})
 
 
 def decision_rows(items: Iterable[QueueItem]) -> list[dict]:

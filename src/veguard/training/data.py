@@ -19,9 +19,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from veguard.taxonomy import CATEGORIES, SPLITS
-
-REQUIRED_COLUMNS = ("id", "text", *CATEGORIES, "context", "source", "group", "split")
+from veguard.data.schema import COLUMNS as REQUIRED_COLUMNS  # noqa: F401  (the corpus schema)
+from veguard.data.schema import check_corpus
+from veguard.taxonomy import CATEGORIES
 
 
 def read_corpus(path: str | Path | None) -> pd.DataFrame:
@@ -39,27 +39,6 @@ def read_corpus(path: str | Path | None) -> pd.DataFrame:
         except (OSError, ValueError) as e:
             raise ValueError(f"cannot read corpus: {e}") from e
     return check_corpus(df, str(path))
-
-
-def check_corpus(df: pd.DataFrame, where: str = "corpus") -> pd.DataFrame:
-    missing = [c for c in REQUIRED_COLUMNS if c not in df.columns]
-    if missing:
-        raise ValueError(f"{where}: missing columns {', '.join(missing)}")
-    df = df.reset_index(drop=True)
-    for c in CATEGORIES:
-        bad = ~df[c].isin([-1, 0, 1])
-        if bad.any():
-            i = int(np.flatnonzero(bad.to_numpy())[0])
-            raise ValueError(f"{where}: row {i} (id {df['id'].iat[i]!r}): {c}={df[c].iat[i]}, expected 1/0/-1")
-    bad = ~df["split"].isin(SPLITS)
-    if bad.any():
-        i = int(np.flatnonzero(bad.to_numpy())[0])
-        raise ValueError(f"{where}: row {i}: split={str(df['split'].iat[i])!r}, expected one of {SPLITS}")
-    bad = ~df["text"].map(lambda t: isinstance(t, str) and bool(t.strip()))
-    if bad.any():
-        i = int(np.flatnonzero(bad.to_numpy())[0])
-        raise ValueError(f"{where}: row {i} (id {df['id'].iat[i]!r}): empty or non-string text")
-    return df
 
 
 def split_rows(df: pd.DataFrame, split: str, limit: int | None, seed: int) -> pd.DataFrame:
