@@ -63,7 +63,8 @@ def test_review_point_is_highest_threshold_reaching_recall():
 
 def test_auto_point_is_lowest_threshold_reaching_precision():
     ap = operating_point(SCORES, LABELS, "precision", 0.75)
-    # precision at 0.9: 1.0, 0.8: 2/3, 0.7: 3/4, 0.6: 4/5, 0.5: 4/6, 0.4: 5/7 -> lowest >= .75 is 0.6
+    # precision at 0.9: 1.0, 0.8: 2/3, 0.7: 3/4, 0.6: 4/5, 0.5: 4/6, 0.4: 5/7
+    # -> the lowest threshold with precision >= .75 is 0.6
     assert ap["threshold"] == 0.6
     assert ap["precision"] == pytest.approx(0.8)
     assert "note" not in ap
@@ -130,7 +131,9 @@ def test_review_precision_floor_raises_the_review_point():
     z = np.tile(logits[:, None], (1, len(CATEGORIES)))
     labels = np.tile(y[:, None], (1, len(CATEGORIES)))
     plain, _ = calibrate(z, labels, review_recall=0.9, auto_precision=0.95)
-    floored, _ = calibrate(z, labels, review_recall=0.9, auto_precision=0.95, review_min_precision=0.5)
+    floored, _ = calibrate(
+        z, labels, review_recall=0.9, auto_precision=0.95, review_min_precision=0.5
+    )
     c = CATEGORIES[0]
     assert plain.meta["operating_points"][c]["review"]["precision"] == pytest.approx(3 / 9)
     rec = floored.meta["operating_points"][c]["review"]

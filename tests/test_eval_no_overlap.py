@@ -58,11 +58,13 @@ def test_suite_texts_not_in_synthetic_data(suite_texts):
 
     rows = load_synthetic(ROOT / "data" / "synthetic")
     assert rows, "data/synthetic/*.jsonl holds no rows"
-    clashes = _overlap(suite_texts, ((r["text"], f"data/synthetic {r.get('file', '')} {r.get('id', '')}")
+    clashes = _overlap(suite_texts, ((r["text"],
+                                      f"data/synthetic {r.get('file', '')} {r.get('id', '')}")
                                      for r in rows))
     assert not clashes, "\n".join(clashes[:20])
 
 
+@pytest.mark.slow  # needs the built corpus: scripts/test.sh builds it before the full tier
 @pytest.mark.skipif(not CORPUS.exists(), reason="corpus not built (CI builds it before tests)")
 def test_suite_texts_not_in_corpus_train_or_validation(suite_texts):
     from veguard.data.corpus import load_corpus
@@ -70,5 +72,7 @@ def test_suite_texts_not_in_corpus_train_or_validation(suite_texts):
     df = load_corpus(CORPUS)
     train = df[df["split"].isin(["train", "validation"])]
     assert len(train), f"{CORPUS}: no train/validation rows"
-    clashes = _overlap(suite_texts, zip(train["text"], "corpus " + train["split"] + " row " + train["id"]))
+    clashes = _overlap(
+        suite_texts, zip(train["text"], "corpus " + train["split"] + " row " + train["id"])
+    )
     assert not clashes, "\n".join(clashes[:20])

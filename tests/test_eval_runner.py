@@ -40,7 +40,10 @@ class CountingFake(FakeClassifier):
 
 
 def _models():
-    return {"model": CountingFake(), "baseline": CountingFake(BASELINE_TRIGGERS, name="fake-baseline")}
+    return {
+        "model": CountingFake(),
+        "baseline": CountingFake(BASELINE_TRIGGERS, name="fake-baseline"),
+    }
 
 
 @pytest.fixture(scope="module")

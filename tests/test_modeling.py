@@ -124,7 +124,9 @@ def _trigger_classifier(tiny_model_factory) -> Classifier:
 def test_long_text_evidence_points_into_original(tiny_model_factory):
     clf = _trigger_classifier(tiny_model_factory)
     # Entities, a URL, a mention and doubled spaces before the trigger shift normalised offsets.
-    filler = "Fish &amp; chips at the  harbour, see https://example.com/a?b=c or ask @someone_else.  "
+    filler = (
+        "Fish &amp; chips at the  harbour, see https://example.com/a?b=c or ask @someone_else.  "
+    )
     planted = "Then he threw the GRENADE into the crowd."
     text = filler * 60 + planted + " " + filler * 60
     r = clf.score(text)
@@ -213,21 +215,26 @@ def test_tfidf_model_dir(tmp_path):
     texts = ["join the state now", "lovely weather", "kill them all", "nice cake", "we pray", "go"]
     vec = TfidfVectorizer().fit(texts)
     x = vec.transform(texts)
-    models = {c: LogisticRegression().fit(x, [1, 0, 1, 0, 0, i % 2]) for i, c in enumerate(CATEGORIES)}
+    models = {
+        c: LogisticRegression().fit(x, [1, 0, 1, 0, 0, i % 2]) for i, c in enumerate(CATEGORIES)
+    }
     d = tmp_path / "tfidf"
     d.mkdir()
     joblib.dump({"vectorizer": vec, "models": models}, d / "tfidf.joblib")
-    (d / "veguard.json").write_text(json.dumps({"kind": "tfidf", "name": "tf", "categories": list(CATEGORIES)}))
+    (d / "veguard.json").write_text(
+        json.dumps({"kind": "tfidf", "name": "tf", "categories": list(CATEGORIES)})
+    )
     clf = Classifier.load(d)
     got = clf.predict_proba(["join the state", "cake"])
-    want = 1 / (1 + np.exp(-np.stack([models[c].decision_function(vec.transform(["join the state", "cake"]))
-                                      for c in CATEGORIES], 1)))
+    x = vec.transform(["join the state", "cake"])
+    want = 1 / (1 + np.exp(-np.stack([models[c].decision_function(x) for c in CATEGORIES], 1)))
     np.testing.assert_allclose(got, want, atol=1e-6)
     assert clf.score("").scores["extremism"] == 0.0
 
 
 def test_import_veguard_stays_light():
-    code = "import sys, veguard; assert 'torch' not in sys.modules; veguard.Classifier; assert 'torch' in sys.modules or True"
+    code = ("import sys, veguard; assert 'torch' not in sys.modules; veguard.Classifier; "
+            "assert 'torch' in sys.modules or True")
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
@@ -252,11 +259,17 @@ def test_offset_replay_equals_normalize(text):
             assert text[a] == ch
 
 
-PIECES = list("ab &;#x1@.:/ \n\u200b\u0301\ufb01\uff41\x85") + ["&amp;", "http://", "&#65;", "&nbsp;"]
+PIECES = list("ab &;#x1@.:/ \n\u200b\u0301\ufb01\uff41\x85") + [
+    "&amp;",
+    "http://",
+    "&#65;",
+    "&nbsp;",
+]
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.lists(st.sampled_from(PIECES), max_size=30).map("".join), st.integers(0, 40), st.integers(0, 40))
+@given(st.lists(st.sampled_from(PIECES), max_size=30).map("".join),
+       st.integers(0, 40), st.integers(0, 40))
 def test_offset_replay_property(text, a, b):
     norm, src = normalize_with_offsets(text)  # raises if the replay ever differs from normalize
     assert norm == normalize(text)
@@ -282,7 +295,9 @@ def test_token_budget_batches(tiny_model_dir, monkeypatch):
     whole = clf.predict_proba(texts)
     shapes = []
     run = clf.backend.run
-    monkeypatch.setattr(clf.backend, "run", lambda ids, mask: shapes.append(ids.shape) or run(ids, mask))
+    monkeypatch.setattr(
+        clf.backend, "run", lambda ids, mask: shapes.append(ids.shape) or run(ids, mask)
+    )
     monkeypatch.setattr(backends, "MAX_BATCH_TOKENS", 300)
     np.testing.assert_allclose(clf.predict_proba(texts), whole, atol=1e-5)
     assert all(b * w <= 300 or b == 1 for b, w in shapes)

@@ -39,7 +39,10 @@ def test_export_fp32_matches_torch(tiny_model_factory, tmp_path, monkeypatch, ca
 
 def test_export_int8_runs(tiny_model_dir, tmp_path, capsys):
     out = tmp_path / "int8"
-    assert main(["--model", str(tiny_model_dir), "--out", str(out), "--int8", "--check-texts", "3"]) == 0
+    assert (
+        main(["--model", str(tiny_model_dir), "--out", str(out), "--int8", "--check-texts", "3"])
+        == 0
+    )
     meta = json.loads((out / "veguard.json").read_text())
     assert meta["onnx"]["dtype"] == "int8" and meta["onnx"]["check"]["texts"] == 3
     p = Classifier.load(out, backend="onnx").predict_proba(TEXTS)

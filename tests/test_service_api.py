@@ -42,19 +42,36 @@ def h(token: str) -> dict:
 
 def test_moderations_shape(env):
     c, keys, _ = env
-    r = c.post("/v1/moderations", json={"input": ["hello there", EXTREMIST]}, headers=h(keys["client"]))
+    r = c.post(
+        "/v1/moderations", json={"input": ["hello there", EXTREMIST]}, headers=h(keys["client"])
+    )
     assert r.status_code == 200
     body = r.json()
     assert body["id"].startswith("modr-") and len(body["id"]) == 5 + 32 and body["model"] == "fake"
     ok, bad = body["results"]
     assert set(ok) == {"flagged", "categories", "category_scores", "action", "evidence"}
-    assert list(ok["categories"]) == list(CATEGORIES) and not ok["flagged"] and ok["action"] == "none"
-    assert bad["flagged"] and bad["categories"]["extremism"] and bad["category_scores"]["extremism"] == 0.95
-    assert bad["evidence"] == {"start": 0, "end": 18, "text": "caliphate soldiers", "category": "extremism"}
-    one = c.post("/v1/moderations", json={"input": "idiot", "model": "fake"}, headers=h(keys["admin"]))
+    assert (
+        list(ok["categories"]) == list(CATEGORIES) and not ok["flagged"] and ok["action"] == "none"
+    )
+    assert (
+        bad["flagged"]
+        and bad["categories"]["extremism"]
+        and bad["category_scores"]["extremism"] == 0.95
+    )
+    assert bad["evidence"] == {
+        "start": 0,
+        "end": 18,
+        "text": "caliphate soldiers",
+        "category": "extremism",
+    }
+    one = c.post(
+        "/v1/moderations", json={"input": "idiot", "model": "fake"}, headers=h(keys["admin"])
+    )
     assert one.status_code == 200 and len(one.json()["results"]) == 1
     assert not one.json()["results"][0]["flagged"]  # offensive alone never flags
-    wrong = c.post("/v1/moderations", json={"input": "x", "model": "gpt"}, headers=h(keys["client"]))
+    wrong = c.post(
+        "/v1/moderations", json={"input": "x", "model": "gpt"}, headers=h(keys["client"])
+    )
     assert wrong.status_code == 422 and "model" in wrong.json()["error"]["message"]
 
 
@@ -68,9 +85,17 @@ def test_classify_enqueues_once_and_queue_flow(env):
     assert r.status_code == 200
     q = r.json()["queue"]
     assert q["enqueued"] and q["created"] and q["queue_id"] == 1
-    again = c.post("/v1/classify", json={"item_id": "p1", "text": EXTREMIST, "source": "forum"}, headers=hc)
-    assert again.json()["queue"] == {**q, "created": False, "reason": "item_id already in the queue"}
-    benign = c.post("/v1/classify", json={"item_id": "p2", "text": "peace", "source": "f"}, headers=hc)
+    again = c.post(
+        "/v1/classify", json={"item_id": "p1", "text": EXTREMIST, "source": "forum"}, headers=hc
+    )
+    assert again.json()["queue"] == {
+        **q,
+        "created": False,
+        "reason": "item_id already in the queue",
+    }
+    benign = c.post(
+        "/v1/classify", json={"item_id": "p2", "text": "peace", "source": "f"}, headers=hc
+    )
     assert not benign.json()["queue"]["enqueued"]
     skip = c.post("/v1/classify", json={"item_id": "p3", "text": THREAT, "source": "f",
                                         "enqueue": False}, headers=hc)
@@ -89,7 +114,8 @@ def test_classify_enqueues_once_and_queue_flow(env):
                  json={"decision": "violating", "categories": {"nope": True}}, headers=hr)
     assert bad.status_code == 422 and "nope" in bad.text
     ok = c.post(f"/v1/queue/items/{got['id']}/decision",
-                json={"decision": "violating", "categories": {"violence": True}, "note": "n"}, headers=hr)
+                json={"decision": "violating", "categories": {"violence": True}, "note": "n"},
+                headers=hr)
     assert ok.status_code == 200 and ok.json()["status"] == "decided"
     twice = c.post(f"/v1/queue/items/{got['id']}/decision", json={"decision": "benign"}, headers=hr)
     assert twice.status_code == 409 and twice.json()["error"]["type"] == "AlreadyDecided"
@@ -149,17 +175,25 @@ def test_open_endpoints_and_security_headers(env):
 
 def test_admin_creates_a_working_key_and_env_keys_work(env, monkeypatch):
     c, keys, store = env
-    r = c.post("/v1/admin/keys", json={"role": "reviewer", "name": "carol"}, headers=h(keys["admin"]))
+    r = c.post(
+        "/v1/admin/keys", json={"role": "reviewer", "name": "carol"}, headers=h(keys["admin"])
+    )
     assert r.status_code == 201
     token = r.json()["token"]
     assert store.find_key(hash_token(token)).name == "carol"
     assert c.get("/v1/queue/items", headers={"X-API-Key": token}).status_code == 200
-    dup = c.post("/v1/admin/keys", json={"role": "client", "name": "carol"}, headers=h(keys["admin"]))
+    dup = c.post(
+        "/v1/admin/keys", json={"role": "client", "name": "carol"}, headers=h(keys["admin"])
+    )
     assert dup.status_code == 409
-    monkeypatch.setenv("VEGUARD_API_KEYS", f"client:envapp:tok-123, reviewer:hashed:sha256:{hash_token('tok-456')}")
+    monkeypatch.setenv(
+        "VEGUARD_API_KEYS", f"client:envapp:tok-123, reviewer:hashed:sha256:{hash_token('tok-456')}"
+    )
     app = create_app(FakeClassifier(), MemoryStore(), Settings(api_keys=["admin:cfg:tok-789"]))
     with TestClient(app) as c2:
-        assert c2.post("/v1/moderations", json={"input": "x"}, headers=h("tok-123")).status_code == 200
+        assert (
+            c2.post("/v1/moderations", json={"input": "x"}, headers=h("tok-123")).status_code == 200
+        )
         assert c2.get("/v1/queue/items", headers=h("tok-456")).status_code == 200
         assert c2.get("/v1/queue/export", headers=h("tok-789")).status_code == 200
         assert c2.get("/v1/queue/export", headers=h("tok-456")).status_code == 403
@@ -216,12 +250,19 @@ def test_readyz_503_until_the_loader_finishes():
 def test_metrics_count_requests_flags_and_queue_depth(env):
     c, keys, _ = env
     c.post("/v1/moderations", json={"input": [EXTREMIST, THREAT, "hi"]}, headers=h(keys["client"]))
-    c.post("/v1/classify", json={"item_id": "m1", "text": EXTREMIST, "source": "s"}, headers=h(keys["client"]))
+    c.post(
+        "/v1/classify",
+        json={"item_id": "m1", "text": EXTREMIST, "source": "s"},
+        headers=h(keys["client"]),
+    )
     text = c.get("/metrics").text
     assert 'veguard_flagged_total{category="extremism"} 2.0' in text
     assert 'veguard_flagged_total{category="violence"} 1.0' in text
     assert 'veguard_queue_depth{status="pending"} 1.0' in text
-    assert 'veguard_http_requests_total{method="POST",route="/v1/moderations",status="200"} 1.0' in text
+    assert (
+        'veguard_http_requests_total{method="POST",route="/v1/moderations",status="200"} 1.0'
+        in text
+    )
     assert "veguard_http_request_seconds_bucket" in text and "veguard_batch_size_count" in text
 
 
@@ -285,17 +326,23 @@ def test_limits(env):
     assert c.post("/v1/moderations", content=chunks(), headers=hc).status_code == 413
     r = c.post("/v1/classify", json={"item_id": "", "text": "x", "source": "s"}, headers=hc)
     assert r.status_code == 422 and "item_id" in r.text
-    r = c.post("/v1/classify", json={"item_id": "a", "text": "x", "source": "s", "enqueue": "yes"}, headers=hc)
+    r = c.post(
+        "/v1/classify",
+        json={"item_id": "a", "text": "x", "source": "s", "enqueue": "yes"},
+        headers=hc,
+    )
     assert r.status_code == 422 and "enqueue" in r.text
 
 
 ENDPOINTS = [("post", "/v1/moderations", "client"), ("post", "/v1/classify", "client"),
-             ("post", "/v1/queue/claim", "reviewer"), ("post", "/v1/queue/items/1/decision", "reviewer"),
+             ("post", "/v1/queue/claim", "reviewer"),
+             ("post", "/v1/queue/items/1/decision", "reviewer"),
              ("post", "/v1/admin/keys", "admin"), ("get", "/v1/queue/items", "reviewer"),
              ("post", "/review/login", None), ("post", "/review/items/1/decide", "reviewer")]
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    lambda inner: (st.lists(inner, max_size=4)
+                   | st.dictionaries(st.text(max_size=8), inner, max_size=4)),
     max_leaves=10)
 bodies = st.one_of(
     st.binary(max_size=200),
@@ -306,9 +353,11 @@ bodies = st.one_of(
 )
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=60, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(endpoint=st.sampled_from(ENDPOINTS), body=bodies,
-       ctype=st.sampled_from(["application/json", "application/x-www-form-urlencoded", "text/plain"]))
+       ctype=st.sampled_from(["application/json", "application/x-www-form-urlencoded",
+                              "text/plain"]))
 def test_fuzzed_bodies_never_500(env, endpoint, body, ctype):
     c, keys, _ = env
     method, path, role = endpoint

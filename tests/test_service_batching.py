@@ -88,7 +88,9 @@ def test_http_concurrency_and_errors(batching):
         async with httpx.AsyncClient(transport=transport, base_url="http://t",
                                      headers={"Authorization": f"Bearer {key}"}) as c:
             texts = [f"text {i}" for i in range(20)] + ["poison pill"]
-            rs = await asyncio.gather(*[c.post("/v1/moderations", json={"input": t}) for t in texts])
+            rs = await asyncio.gather(
+                *[c.post("/v1/moderations", json={"input": t}) for t in texts]
+            )
         return rs
 
     rs = asyncio.run(main())
@@ -111,5 +113,7 @@ def test_slow_classifier_gives_503_not_a_hang():
     from fastapi.testclient import TestClient
 
     with TestClient(app) as c:
-        r = c.post("/v1/moderations", json={"input": "x"}, headers={"Authorization": f"Bearer {key}"})
+        r = c.post(
+            "/v1/moderations", json={"input": "x"}, headers={"Authorization": f"Bearer {key}"}
+        )
     assert r.status_code == 503 and "longer than" in r.json()["error"]["message"]

@@ -56,7 +56,9 @@ def test_queue_export_writes_the_corpus_schema(tmp_path, capsys):
     store = SQLStore(db)
     clf = FakeClassifier()
     for item_id, text in [("a", "they are vermin"), ("b", "join the state now")]:
-        new = NewItem.from_result(clf.score(text), item_id=item_id, text=text, source="s", model="fake")
+        new = NewItem.from_result(
+            clf.score(text), item_id=item_id, text=text, source="s", model="fake"
+        )
         qid = store.enqueue(new, "t")[0].id
         store.claim(qid, "r", 60)
         store.decide(qid, "r", "violating" if item_id == "a" else "benign", None, None)
@@ -66,7 +68,9 @@ def test_queue_export_writes_the_corpus_schema(tmp_path, capsys):
     rows = [json.loads(line) for line in out.read_text().splitlines()]
     assert [(r["id"], r["hate"], r["extremism"]) for r in rows] == [("review_queue:a", 1, 0),
                                                                     ("review_queue:b", 0, 0)]
-    assert store.audit_log()[-1].action == "export" and store.audit_log()[-1].actor.startswith("cli")
+    assert store.audit_log()[-1].action == "export" and store.audit_log()[-1].actor.startswith(
+        "cli"
+    )
     assert queue_main(["export", "--output", str(tmp_path / "no" / "x.jsonl"), "--db", db]) == 1
 
 
@@ -84,7 +88,9 @@ def test_serve_wires_db_model_and_loader(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "veguard.modeling", fake_modeling)
     import uvicorn
 
-    monkeypatch.setattr(uvicorn, "run", lambda app, host, port, **kw: seen.update(app=app, host=host, port=port))
+    monkeypatch.setattr(
+        uvicorn, "run", lambda app, host, port, **kw: seen.update(app=app, host=host, port=port)
+    )
     db = f"sqlite:///{tmp_path}/v.db"
     assert serve_main(["--db", db, "--model", "models/x", "--port", "9123"]) == 0
     assert (seen["host"], seen["port"]) == ("127.0.0.1", 9123)
@@ -112,9 +118,13 @@ def test_real_classifier_through_the_api(tiny_model_dir, tmp_path):
     clf.thresholds.review = {c: 0.0 for c in clf.thresholds.review}
     with TestClient(create_app(clf, store, Settings())) as c:
         h = {"Authorization": f"Bearer {key}"}
-        r = c.post("/v1/moderations", json={"input": ["one text", "another, longer text " * 20]}, headers=h)
+        r = c.post(
+            "/v1/moderations", json={"input": ["one text", "another, longer text " * 20]}, headers=h
+        )
         assert r.status_code == 200, r.text
         assert len(r.json()["results"]) == 2
-        r = c.post("/v1/classify", json={"item_id": "z", "text": "a text", "source": "s"}, headers=h)
+        r = c.post(
+            "/v1/classify", json={"item_id": "z", "text": "a text", "source": "s"}, headers=h
+        )
         assert r.status_code == 200 and r.json()["queue"]["created"], r.text
     assert store.get(1).model == clf.name

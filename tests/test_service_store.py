@@ -43,7 +43,8 @@ def _pg_store(clock) -> SQLStore:
     return store
 
 
-@pytest.fixture(params=["memory", "sqlite", pytest.param("postgres", marks=[needs_pg, pytest.mark.postgres])])
+@pytest.fixture(params=["memory", "sqlite",
+                        pytest.param("postgres", marks=[needs_pg, pytest.mark.postgres])])
 def make_store(request, tmp_path):
     made = []
 

@@ -16,7 +16,8 @@ from veguard.service.web import highlight
 from veguard.testing import FakeClassifier
 
 PAYLOADS = ['<script>alert(1)</script>', '"><img src=x onerror=alert(1)>',
-            "' onmouseover='alert(1)", '" autofocus onfocus="alert(1)', "</textarea><svg onload=alert(1)>"]
+            "' onmouseover='alert(1)", '" autofocus onfocus="alert(1)',
+            "</textarea><svg onload=alert(1)>"]
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 
 
@@ -107,7 +108,9 @@ def test_hostile_content_is_escaped_everywhere(site):
         assert '<mark class="evidence">kill them</mark>' in html
         note = "note " + PAYLOADS[item.id % len(PAYLOADS)]
         form = f"decision=benign&note={__import__('urllib.parse').parse.quote(note)}"
-        r = c.post(f"/review/items/{item.id}/decide", content=form, headers=FORM, follow_redirects=False)
+        r = c.post(
+            f"/review/items/{item.id}/decide", content=form, headers=FORM, follow_redirects=False
+        )
         assert r.status_code == 303
         html = c.get(f"/review/items/{item.id}").text
         assert_inert(html)
@@ -121,7 +124,9 @@ def test_form_decisions_leases_and_csrf(site):
     hc = {"Authorization": f"Bearer {keys['client']}"}
     c.post("/v1/classify", json={"item_id": "a", "text": "vermin", "source": "s"}, headers=hc)
     login(c, keys["reviewer"])
-    r = c.post("/review/claim-next", headers=FORM, content="category=&source=", follow_redirects=False)
+    r = c.post(
+        "/review/claim-next", headers=FORM, content="category=&source=", follow_redirects=False
+    )
     assert r.status_code == 303 and r.headers["location"] == "/review/items/1"
     html = c.get("/review/items/1").text
     for key in ("v", "b", "e"):

@@ -23,7 +23,16 @@ CASES = ROOT / "functional" / "cases.csv"
 TERMS = ROOT / "identity" / "terms.csv"
 TEMPLATES = ROOT / "identity" / "templates.csv"
 
-CASE_COLUMNS = ["case_id", "functionality", "text", "label", "category", "ideology", "target", "pair"]
+CASE_COLUMNS = [
+    "case_id",
+    "functionality",
+    "text",
+    "label",
+    "category",
+    "ideology",
+    "target",
+    "pair",
+]
 VIOLATING = {
     "support_named_group", "glorify_attack", "glorify_attacker", "recruit_join_travel",
     "recruit_fund", "incite_violence", "direct_threat", "propaganda_news", "dehumanisation",
@@ -50,7 +59,9 @@ def read_csv(path: Path, columns: list[str]) -> list[dict[str, str]]:
     for line, row in enumerate(rows, start=2):
         # A stray comma or quote shows up as an extra (None) key or a missing (None) value.
         assert None not in row and None not in row.values(), f"{path}:{line}: wrong field count"
-        assert all(v.strip() == v and v for v in row.values()), f"{path}:{line}: empty or padded field"
+        assert all(v.strip() == v and v for v in row.values()), (
+            f"{path}:{line}: empty or padded field"
+        )
     return rows
 
 

@@ -176,12 +176,19 @@ def test_make_contrasts_treats_braces_in_text_literally() -> None:
 
 
 def test_make_contrasts_keeps_punctuation_tidy() -> None:
-    frames = [{"id": "a", "kind": "reporting", "context": "news", "text": 'It posted "{quote}". Police'},
+    frames = [{"id": "a", "kind": "reporting", "context": "news",
+               "text": 'It posted "{quote}". Police'},
               {"id": "b", "kind": "analysis", "context": "analysis", "text": 'Read "{quote}" Then'}]
     done = make_contrasts([{"text": "Join us.", "id": "x"}], seed=0, per_row=2, frames=frames)
-    assert sorted(r["text"] for r in done) == ['It posted "Join us." Police', 'Read "Join us." Then']
+    assert sorted(r["text"] for r in done) == [
+        'It posted "Join us." Police',
+        'Read "Join us." Then',
+    ]
     bare = make_contrasts([{"text": "Join us", "id": "y"}], seed=0, per_row=2, frames=frames)
-    assert sorted(r["text"] for r in bare) == ['It posted "Join us". Police', 'Read "Join us." Then']
+    assert sorted(r["text"] for r in bare) == [
+        'It posted "Join us". Police',
+        'Read "Join us." Then',
+    ]
 
 
 def test_make_contrasts_names_bad_rows() -> None:

@@ -33,9 +33,13 @@ def _df(counts: dict[str, int]) -> pd.DataFrame:
 
 def test_source_targets_cap_weight_and_rescale():
     counts = {"big": 1000, "mid": 300, "veguard_synthetic": 50}
-    t = source_targets(counts, cap=200, caps={"mid": 100}, weights={"veguard_synthetic": 4.0}, epoch_size=None)
+    t = source_targets(
+        counts, cap=200, caps={"mid": 100}, weights={"veguard_synthetic": 4.0}, epoch_size=None
+    )
     assert t == {"big": 200, "mid": 100, "veguard_synthetic": 200}
-    scaled = source_targets(counts, cap=200, caps={"mid": 100}, weights={"veguard_synthetic": 4.0}, epoch_size=250)
+    scaled = source_targets(
+        counts, cap=200, caps={"mid": 100}, weights={"veguard_synthetic": 4.0}, epoch_size=250
+    )
     assert scaled == {"big": 100, "mid": 50, "veguard_synthetic": 100}
     assert source_targets(counts, None, {}, {}, None) == counts
 
@@ -72,7 +76,9 @@ def test_sample_epoch_is_seeded():
 
 
 def test_positive_weights_capped_and_floored():
-    labels = np.array([[1, 0, -1, 1], [0, 0, -1, 1], [0, 0, -1, 1], [0, 1, -1, 0]] * 10, dtype=np.float32)
+    labels = np.array(
+        [[1, 0, -1, 1], [0, 0, -1, 1], [0, 0, -1, 1], [0, 1, -1, 0]] * 10, dtype=np.float32
+    )
     w = positive_weights(labels, cap=2.5)
     # extremism 30 neg / 10 pos = 3 -> capped 2.5; violence 3 -> 2.5; hate no labels -> 1;
     # offensive 10 neg / 30 pos < 1 -> floored at 1.
@@ -104,7 +110,9 @@ def test_masked_bce_hand_checked():
     # Known: (0,0) y=1 z=0 -> log 2; (1,0) y=0 z=-1 -> log(1+e^-1); (1,1) y=1 z=0 -> log 2.
     assert float(masked_bce(logits, labels)) == pytest.approx((2 * log2 + neg1) / 3, rel=1e-6)
     pw = torch.tensor([2.0, 3.0, 7.0, 7.0])  # weights multiply positive terms only
-    assert float(masked_bce(logits, labels, pw)) == pytest.approx((2 * log2 + neg1 + 3 * log2) / 3, rel=1e-6)
+    assert float(masked_bce(logits, labels, pw)) == pytest.approx(
+        (2 * log2 + neg1 + 3 * log2) / 3, rel=1e-6
+    )
     # Changing logits where labels are unknown changes nothing.
     moved = logits.clone()
     moved[0, 1:] = 50.0

@@ -31,7 +31,9 @@ def separable_corpus() -> pd.DataFrame:
     rows = []
     for i in range(200):
         pos = i % 2
-        text = "glory to the soldiers of the state" if pos else "the garden is very quiet this morning"
+        text = (
+            "glory to the soldiers of the state" if pos else "the garden is very quiet this morning"
+        )
         rows.append({"id": f"toy:{i}", "text": text, "extremism": pos, "violence": pos,
                      "hate": pos if i % 4 < 2 else -1, "offensive": 0 if pos else -1,
                      "context": "social", "source": "toy", "group": f"g{i}",
@@ -60,11 +62,13 @@ def test_smoke_cli_writes_loadable_model_dir(tmp_path, capsys):
     from transformers import AutoTokenizer, BertForSequenceClassification
 
     out = tmp_path / "smoke"
-    rc = train_main(["--config", str(SMOKE), "--out", str(out), "--corpus", str(TOY), "--set", "max_steps=4"])
+    rc = train_main(
+        ["--config", str(SMOKE), "--out", str(out), "--corpus", str(TOY), "--set", "max_steps=4"]
+    )
     assert rc == 0
     assert capsys.readouterr().out.strip() == str(out)
-    for name in ("config.json", "model.safetensors", "tokenizer.json", "veguard.json", "thresholds.json",
-                 "validation_metrics.json", "train_log.jsonl"):
+    for name in ("config.json", "model.safetensors", "tokenizer.json", "veguard.json",
+                 "thresholds.json", "validation_metrics.json", "train_log.jsonl"):
         assert (out / name).is_file(), name
     meta = json.loads((out / "veguard.json").read_text())
     assert meta["kind"] == "transformer" and meta["categories"] == list(CATEGORIES)
@@ -110,12 +114,17 @@ def test_tfidf_train_save_load_round_trip(tmp_path):
 
     out = tmp_path / "tfidf"
     rc = train_main(["--config", str(TFIDF), "--out", str(out), "--corpus", str(TOY),
-                     "--set", "epoch_size=400", "--set", "source_weights={}", "--set", "tfidf_min_df=1"])
+                     "--set", "epoch_size=400", "--set", "source_weights={}",
+                     "--set", "tfidf_min_df=1"])
     assert rc == 0
     meta = json.loads((out / "veguard.json").read_text())
     assert meta["kind"] == "tfidf" and meta["categories"] == list(CATEGORIES)
     assert (out / MODEL_FILE).stat().st_size < 5_000_000
-    texts = ["long live the caliphate soldiers", "recipe for lentil soup with garlic", "you absolute idiot"]
+    texts = [
+        "long live the caliphate soldiers",
+        "recipe for lentil soup with garlic",
+        "you absolute idiot",
+    ]
     logits = modeling.Classifier.load(out).logits(texts)
     assert logits.shape == (3, len(CATEGORIES))
     ext = CATEGORIES.index("extremism")
@@ -126,7 +135,9 @@ def test_tfidf_train_save_load_round_trip(tmp_path):
     # calibrate-only reproduces the thresholds written at training time.
     assert train_main(["--calibrate-only", "--model", str(out), "--corpus", str(TOY)]) == 0
     again = Thresholds.load(out / "thresholds.json")
-    assert again.review == pytest.approx(th.review) and again.temperature == pytest.approx(th.temperature)
+    assert again.review == pytest.approx(th.review) and again.temperature == pytest.approx(
+        th.temperature
+    )
 
 
 def test_tfidf_load_errors_name_the_file(tmp_path):

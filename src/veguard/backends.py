@@ -109,7 +109,12 @@ class Backend(Protocol):
     def windows(self, texts: list[str], batch_size: int) -> Windows: ...
 
 
-TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "vocab.txt")
+TOKENIZER_FILES = (
+    "tokenizer.json",
+    "tokenizer_config.json",
+    "special_tokens_map.json",
+    "vocab.txt",
+)
 
 
 class WindowTokenizer:
@@ -127,7 +132,10 @@ class WindowTokenizer:
         if not f.is_file():
             raise ModelNotFoundError(f"{f}: missing (veguard needs the fast tokenizer's file)")
         if not 0 <= stride < max_length - 2:
-            raise ValueError(f"{path}: stride ({stride}) must be in [0, max_length - 2) (max_length {max_length})")
+            raise ValueError(
+                f"{path}: stride ({stride}) must be in [0, max_length - 2) "
+                f"(max_length {max_length})"
+            )
         self.path = path
         self.tok = Tokenizer.from_file(str(f))
         self.tok.no_padding()
@@ -162,8 +170,9 @@ class WindowTokenizer:
 
     def save(self, out: Path) -> None:
         for name in TOKENIZER_FILES:
-            if (self.path / name).is_file() and (self.path / name).resolve() != (out / name).resolve():
-                (out / name).write_bytes((self.path / name).read_bytes())
+            src = self.path / name
+            if src.is_file() and src.resolve() != (out / name).resolve():
+                (out / name).write_bytes(src.read_bytes())
 
 
 class TransformerBackend:
@@ -188,7 +197,9 @@ class TransformerBackend:
         )
         model.eval()
         if model.config.num_labels != len(CATEGORIES):
-            raise ValueError(f"{path}: num_labels is {model.config.num_labels}, expected {len(CATEGORIES)}")
+            raise ValueError(
+                f"{path}: num_labels is {model.config.num_labels}, expected {len(CATEGORIES)}"
+            )
         max_length = min(meta.max_length, int(model.config.max_position_embeddings))
         return cls(model, _window_tokenizer(path, meta, max_length), precision)
 
@@ -216,7 +227,11 @@ class TransformerBackend:
         while b < len(order):
             e = b + 1
             # Sorted ascending, so the last window taken sets the padded width.
-            while e < len(order) and e - b < batch_size and (e - b + 1) * len(ids[order[e]]) <= MAX_BATCH_TOKENS:
+            while (
+                e < len(order)
+                and e - b < batch_size
+                and (e - b + 1) * len(ids[order[e]]) <= MAX_BATCH_TOKENS
+            ):
                 e += 1
             idx = order[b:e]
             input_ids, mask = pad_batch([ids[i] for i in idx], pad)
@@ -263,7 +278,9 @@ class OnnxBackend(TransformerBackend):
         opts = ort.SessionOptions()
         opts.intra_op_num_threads = default_threads()
         opts.inter_op_num_threads = 1
-        opts.add_session_config_entry("session.intra_op.allow_spinning", "1" if spin_allowed() else "0")
+        opts.add_session_config_entry(
+            "session.intra_op.allow_spinning", "1" if spin_allowed() else "0"
+        )
         session = ort.InferenceSession(str(f), opts, providers=["CPUExecutionProvider"])
         tokenizer = _window_tokenizer(path, meta, meta.max_length)
         return cls(session, tokenizer, "onnx-" + meta.onnx.get("dtype", "fp32"))
@@ -300,7 +317,8 @@ class TfidfBackend:
             obj = joblib.load(f)  # a trusted local artefact: joblib unpickles
         except Exception as e:  # unpickling a corrupt file raises almost anything
             raise ValueError(f"{f}: cannot load TF-IDF model: {e!r}") from e
-        if not isinstance(obj, dict) or "vectorizer" not in obj or not isinstance(obj.get("models"), dict):
+        ok = isinstance(obj, dict) and "vectorizer" in obj and isinstance(obj.get("models"), dict)
+        if not ok:
             raise ValueError(f"{f}: expected a dict with 'vectorizer' and 'models'")
         try:
             return cls(obj["vectorizer"], obj["models"])

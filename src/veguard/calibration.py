@@ -85,8 +85,9 @@ def operating_point(probs: np.ndarray, labels: np.ndarray, metric: str, target: 
     if len(y) == 0 or y.sum() == 0:
         # Nothing to choose on: fall back to the uncalibrated default points and say why.
         default = Thresholds.default()
-        record.update(threshold=(default.review if metric == "recall" else default.auto)[CATEGORIES[0]],
-                      precision=None, recall=None, note="no known positives on validation; default threshold")
+        points = default.review if metric == "recall" else default.auto
+        record.update(threshold=points[CATEGORIES[0]], precision=None, recall=None,
+                      note="no known positives on validation; default threshold")
         return record
     thr, prec, rec = _curve(p, y)
     if metric == "recall":
@@ -99,7 +100,9 @@ def operating_point(probs: np.ndarray, labels: np.ndarray, metric: str, target: 
         else:
             best = prec.max()
             i = int(np.flatnonzero(prec == best)[-1])
-            record["note"] = f"precision target {target:.2f} unreachable; max precision {best:.4f} used"
+            record["note"] = (
+                f"precision target {target:.2f} unreachable; max precision {best:.4f} used"
+            )
     else:
         raise ValueError(f"metric must be 'recall' or 'precision', got {metric!r}")
     record.update(threshold=float(thr[i]), precision=float(prec[i]), recall=float(rec[i]))
@@ -139,7 +142,9 @@ def calibrate(
     """
     logits, labels = np.asarray(logits, dtype=np.float64), np.asarray(labels)
     if logits.shape != labels.shape or logits.ndim != 2 or logits.shape[1] != len(CATEGORIES):
-        raise ValueError(f"logits {logits.shape} and labels {labels.shape} must both be [n, {len(CATEGORIES)}]")
+        raise ValueError(
+            f"logits {logits.shape} and labels {labels.shape} must both be [n, {len(CATEGORIES)}]"
+        )
     temps, review, auto, ops, metrics = {}, {}, {}, {}, {}
     for j, c in enumerate(CATEGORIES):
         z, y = logits[:, j], labels[:, j]
@@ -153,7 +158,9 @@ def calibrate(
                     f"recall target {review_recall:.2f} gave precision {rp['precision']:.3f}, "
                     f"below the floor {review_min_precision:.2f}; review raised to the floor"
                 )
-                floor["target"] = f"recall>={review_recall:.2f}, precision>={review_min_precision:.2f}"
+                floor["target"] = (
+                    f"recall>={review_recall:.2f}, precision>={review_min_precision:.2f}"
+                )
                 rp = floor
         ap = operating_point(cal_p, y, "precision", auto_precision)
         if ap["threshold"] < rp["threshold"]:

@@ -11,9 +11,11 @@ import sys
 
 # name -> (module:function taking argv, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
-    "score": ("veguard.scoring:main", "score texts or a file with a model (the shipped one by default)"),
+    "score": ("veguard.scoring:main",
+              "score texts or a file with a model (the shipped one by default)"),
     "data": ("veguard.data.cli:main", "build the processed training corpus and its data card"),
-    "train": ("veguard.training.cli:main", "fine-tune a model (or the TF-IDF reference) from a YAML config"),
+    "train": ("veguard.training.cli:main",
+              "fine-tune a model (or the TF-IDF reference) from a YAML config"),
     "eval": ("veguard.evaluation.cli:main", "run evaluation suites and write a report"),
     "serve": ("veguard.service.cli:serve_main", "start the moderation API and review queue"),
     "queue": ("veguard.service.cli:queue_main", "review-queue admin: export decisions"),

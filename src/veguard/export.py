@@ -35,7 +35,8 @@ OPSET = 17
 
 _FALLBACK_TEXTS = [
     "Breaking: police confirm three injured after an explosion near the market this morning.",
-    "We condemn the attack on the mosque in the strongest terms. Our thoughts are with the victims.",
+    ("We condemn the attack on the mosque in the strongest terms. "
+     "Our thoughts are with the victims."),
     "this traffic is murder, I have been stuck for an hour",
     "Long live the soldiers of the state, victory is near, join the caravan",
     "The researchers analysed 2,000 propaganda posts to understand recruitment patterns.",
@@ -112,7 +113,9 @@ def compare(reference, candidate, texts: list[str]) -> dict:
     pa = np.array([[r.scores[c] for c in CATEGORIES] for r in a])
     pb = np.array([[r.scores[c] for c in CATEGORIES] for r in b])
     flips = sum(
-        ra.categories[c] != rb.categories[c] for ra, rb in zip(a, b, strict=True) for c in CATEGORIES
+        ra.categories[c] != rb.categories[c]
+        for ra, rb in zip(a, b, strict=True)
+        for c in CATEGORIES
     )
     flagged_flips = sum(ra.flagged != rb.flagged for ra, rb in zip(a, b, strict=True))
     return {

@@ -131,7 +131,9 @@ class Classifier:
 
     def describe(self) -> str:
         """How this classifier computes, for calibration records."""
-        return f"veguard.modeling.Classifier ({self.backend.kind}, {self.precision}, max over windows)"
+        return (
+            f"veguard.modeling.Classifier ({self.backend.kind}, {self.precision}, max over windows)"
+        )
 
     def _score_normalised(self, norm: list[str], batch_size: int):
         """(probs [n, C], per-text window count, per-text per-category best window span)."""

@@ -53,7 +53,10 @@ codecs.register_error("veguard-count-replace", _count_replace)
 @contextmanager
 def _open_text(path: Path, newline: str | None = None) -> Iterator[IO[str]]:
     try:
-        f = open(path, encoding="utf-8-sig", errors="veguard-count-replace", newline=newline)
+        # The `with` is this generator-based context manager's caller; closed in `finally`.
+        f = open(  # noqa: SIM115
+            path, encoding="utf-8-sig", errors="veguard-count-replace", newline=newline
+        )
     except OSError as e:
         raise InputError(f"{path}: cannot read: {e.strerror or e}") from e
     try:
@@ -88,7 +91,8 @@ def read_rows(
                 text = obj[text_column]
                 if not isinstance(text, str):
                     raise InputError(
-                        f"{name}: line {n}: field {text_column!r} is {type(text).__name__}, expected a string"
+                        f"{name}: line {n}: field {text_column!r} is {type(text).__name__}, "
+                        "expected a string"
                     )
                 yield obj.get(id_column, n), text
     elif fmt in ("csv", "tsv"):
@@ -110,7 +114,8 @@ def read_rows(
                         continue
                     if ti >= len(row):
                         raise InputError(
-                            f"{name}: line {reader.line_num}: {len(row)} fields, no {text_column!r} value"
+                            f"{name}: line {reader.line_num}: {len(row)} fields, "
+                            f"no {text_column!r} value"
                         )
                     rid = row[ii] if ii is not None and ii < len(row) else n
                     yield rid, row[ti]
@@ -173,7 +178,9 @@ def score_file(clf, path: Path, fmt: str, out: IO[str], *, text_column: str = "t
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="veguard score", description=__doc__.split("\n\n")[0])
     p.add_argument("texts", nargs="*", help="texts to score (one JSON object printed per text)")
-    p.add_argument("--input", "-i", help="JSONL, CSV, TSV or text file (by extension), or - for stdin")
+    p.add_argument(
+        "--input", "-i", help="JSONL, CSV, TSV or text file (by extension), or - for stdin"
+    )
     p.add_argument("--output", "-o", help="JSONL output file (default: stdout)")
     p.add_argument("--text-column", default="text", help="column/field holding the text")
     p.add_argument("--id-column", default="id", help="column/field copied to the output `id`")

@@ -38,10 +38,3 @@ SPLITS: tuple[str, ...] = ("train", "validation", "test")
 
 # Actions a result can carry, from the two operating points in thresholds.json.
 ACTIONS: tuple[str, ...] = ("none", "review", "auto")
-
-
-def check_category(name: str) -> str:
-    """Return `name` if it is a category, else raise a ValueError naming the valid ones."""
-    if name not in CATEGORIES:
-        raise ValueError(f"unknown category {name!r}; expected one of {', '.join(CATEGORIES)}")
-    return name

@@ -23,10 +23,12 @@ ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-f
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.skipif(not os.path.exists(CHROMIUM),
-                       reason=f"{CHROMIUM} is absent (apt-get install chromium, or scripts/ci_services.sh)"),
+                       reason=f"{CHROMIUM} is absent "
+                              "(apt-get install chromium, or scripts/ci_services.sh)"),
 ]
 
-XSS = ["<script>window.__xss=1;alert(1)</script>", '"><img src=x onerror="window.__xss=2;alert(2)">',
+XSS = ["<script>window.__xss=1;alert(1)</script>",
+       '"><img src=x onerror="window.__xss=2;alert(2)">',
        "' onmouseover='window.__xss=3' x='"]
 
 
@@ -62,8 +64,9 @@ def server(tmp_path):
         items = [("threat", f"{XSS[0]} i will shoot them {XSS[1]}", 0),
                  ("hate", f"they are vermin {XSS[2]}", 1)]
         for item_id, text, i in items:
-            r = c.post("/v1/classify", json={"item_id": item_id, "text": text, "source": XSS[i][:100],
-                                             "author": XSS[(i + 1) % 3], "context": XSS[(i + 2) % 3]})
+            body = {"item_id": item_id, "text": text, "source": XSS[i][:100],
+                    "author": XSS[(i + 1) % 3], "context": XSS[(i + 2) % 3]}
+            r = c.post("/v1/classify", json=body)
             assert r.status_code == 200 and r.json()["queue"]["created"], r.text
     yield base, keys, store
     srv.should_exit = True
@@ -120,4 +123,6 @@ def test_reviewer_claims_decides_and_payloads_stay_inert(server):
             browser.close()
     assert dialogs == []
     item = store.get(1)
-    assert item.status == "decided" and item.decision == "benign" and item.decided_by == "reviewer-1"
+    assert (
+        item.status == "decided" and item.decision == "benign" and item.decided_by == "reviewer-1"
+    )

@@ -155,7 +155,9 @@ def build_corpus(raw: str | Path = "data/raw", synthetic: str | Path = "data/syn
     final = []
     for r in kept:
         if r["split"] != "test" and dedup_key(r["text"]) in banned:
-            stats["dropped"][f"{r['source']}: text in an evaluation suite (removed from {r['split']})"] += 1
+            stats["dropped"][
+                f"{r['source']}: text in an evaluation suite (removed from {r['split']})"
+            ] += 1
         else:
             final.append(r)
     stats["suite_texts"] = len(banned)

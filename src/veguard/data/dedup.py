@@ -109,7 +109,8 @@ def _collapse(rows: list[dict], stats: Counter, reason: str) -> dict:
     kept = dict(winners[0], **_merge_labels(winners))
     if _conflict(rows):
         same = len({r["source"] for r in rows}) == 1
-        stats[f"{reason}: label conflict, {'same source (positive wins)' if same else 'across sources (priority source wins)'}"] += 1
+        rule = "same source (positive wins)" if same else "across sources (priority source wins)"
+        stats[f"{reason}: label conflict, {rule}"] += 1
     stats[f"{reason}: dropped"] += len(rows) - 1
     return kept
 
@@ -132,7 +133,9 @@ def resolve_duplicates(rows: list[dict], near: list[tuple[int, int]],
         by_key: dict[int, list[int]] = {}
         for i in members:
             by_key.setdefault(exact_uf_snapshot[i], []).append(i)
-        pair_keys = [g for g in by_key.values() if any(rows[i]["source"] in PAIR_SOURCES for i in g)]
+        pair_keys = [
+            g for g in by_key.values() if any(rows[i]["source"] in PAIR_SOURCES for i in g)
+        ]
         if pair_keys:
             # Rule 1 and 3: keep each distinct pair-source text; drop everything else.
             start = len(kept)

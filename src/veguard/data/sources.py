@@ -96,7 +96,13 @@ def read_isis_fanboy_tweets(folder: Path) -> SourceRows:
             out.dropped[f"fewer than {MIN_CONTENT_WORDS} content words (link/retweet shell)"] += 1
         else:
             # tweetid is missing on one row: fall back to the row number so ids stay unique.
-            out.add(r.tweetid or f"row{i}", r.tweets, "extremist_forum", f"user:{r.username}", extremism=P)
+            out.add(
+                r.tweetid or f"row{i}",
+                r.tweets,
+                "extremist_forum",
+                f"user:{r.username}",
+                extremism=P,
+            )
     return out
 
 
@@ -150,7 +156,9 @@ def read_davidson_hate_offensive(folder: Path) -> SourceRows:
     out = SourceRows()
     for i, (rid, cls, tweet) in enumerate(zip(df[first], df["class"], df["tweet"])):
         hate, off = _choice(path, i, cls, mapping, "class")
-        out.add(rid or i, tweet, "social", f"tweet{rid or i}", extremism=N, hate=hate, offensive=off)
+        out.add(
+            rid or i, tweet, "social", f"tweet{rid or i}", extremism=N, hate=hate, offensive=off
+        )
     return out
 
 
@@ -205,7 +213,9 @@ def read_hatemoji_build(folder: Path) -> SourceRows:
             # Threat is one of the mutually exclusive hate types, so a hateful entry of
             # another type is a violence negative; non-hateful entries were never typed.
             vio = P if r.type == "threateninglanguage" else (N if hate == P else U)
-            out.add(r.entry_id, r.text, "social", f"pair{find(r.entry_id)}", violence=vio, hate=hate)
+            out.add(
+                r.entry_id, r.text, "social", f"pair{find(r.entry_id)}", violence=vio, hate=hate
+            )
     return out
 
 
@@ -315,7 +325,16 @@ def read_quran_en(folder: Path) -> SourceRows:
     out = SourceRows()
     for sid, vid, text in verses:
         # Per surah: neighbouring verses share phrasing, so keep a surah in one split.
-        out.add(f"{sid}:{vid}", text, "religious", f"surah{sid}", extremism=N, violence=N, hate=N, offensive=N)
+        out.add(
+            f"{sid}:{vid}",
+            text,
+            "religious",
+            f"surah{sid}",
+            extremism=N,
+            violence=N,
+            hate=N,
+            offensive=N,
+        )
     return out
 
 

@@ -177,7 +177,9 @@ def format_counts(rows: list[dict]) -> str:
         cells = [str(by_prefix[p].get((kind, label), 0)) for p in prefixes]
         lines.append(f"| {kind} | {label} | " + " | ".join(cells) + f" | {total[(kind, label)]} |")
     positives = sum(n for (_, label), n in total.items() if label)
-    lines.append(f"\n{len(rows)} rows, {positives} violating ({positives / max(len(rows), 1):.1%}).")
+    lines.append(
+        f"\n{len(rows)} rows, {positives} violating ({positives / max(len(rows), 1):.1%})."
+    )
     return "\n".join(lines)
 
 

@@ -43,7 +43,8 @@ def _parser() -> argparse.ArgumentParser:
                    help="suites to run (default: all)")
     p.add_argument("--model", metavar="PATH", help="model directory (default: the shipped model)")
     p.add_argument("--baseline", metavar="PATH",
-                   help=f"baseline model directory, or 'none' (default: {DEFAULT_BASELINE} if present)")
+                   help=f"baseline model directory, or 'none' "
+                        f"(default: {DEFAULT_BASELINE} if present)")
     p.add_argument("--out", metavar="DIR", help="output directory (default: eval/reports/<model>)")
     p.add_argument("--list", action="store_true", help="list the suites and exit")
     p.add_argument("--suites-dir", default=None, metavar="DIR",

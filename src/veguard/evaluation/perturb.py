@@ -87,7 +87,9 @@ def homoglyph(text: str, rng: random.Random) -> str:
     return _substitute(text, rng, HOMOGLYPHS, 1 / 3)
 
 
-def _insert_in_words(text: str, rng: random.Random, make: Callable[[], str], fraction: float) -> str:
+def _insert_in_words(
+    text: str, rng: random.Random, make: Callable[[], str], fraction: float
+) -> str:
     words = [m for m in _WORD.finditer(text) if len(m.group()) >= 3]
     cuts = sorted({rng.randrange(m.start() + 1, m.end()) for m in _some(rng, words, fraction)})
     out, last = [], 0
@@ -138,9 +140,12 @@ PERTURBATIONS: dict[str, Callable[[str, random.Random], str]] = {
 def perturb(name: str, text: str, seed: int = 0, key: str = "") -> str:
     """Apply perturbation `name` to `text`, deterministically for (seed, key, text).
 
-    >>> perturb("leetspeak", "join the state", seed=1) == perturb("leetspeak", "join the state", seed=1)
+    >>> a = perturb("leetspeak", "join the state", seed=1)
+    >>> a == perturb("leetspeak", "join the state", seed=1)
     True
     """
     if name not in PERTURBATIONS:
-        raise ValueError(f"unknown perturbation {name!r}; expected one of {', '.join(PERTURBATIONS)}")
+        raise ValueError(
+            f"unknown perturbation {name!r}; expected one of {', '.join(PERTURBATIONS)}"
+        )
     return PERTURBATIONS[name](text, _rng(name, text, seed, key))

@@ -143,7 +143,9 @@ def run_functional(suite: Suite, run: Run) -> dict:
         by = {s: M.accuracy_by_slice(y, pred, [c[s] for c in cases]) for s in o["slices"]}
         correct = sum(int(a == b) for a, b in zip(y, pred))
         first = o["slices"][0] if o["slices"] else None
-        failures = sorted(k for k, v in by.get(first, {}).items() if v["accuracy"] < o["min_accuracy"])
+        failures = sorted(
+            k for k, v in by.get(first, {}).items() if v["accuracy"] < o["min_accuracy"]
+        )
         errors: dict[str, list] = {}
         for c, p in zip(cases, pred):
             if p != c["label"] and first:
@@ -172,7 +174,9 @@ def run_robustness(suite: Suite, run: Run) -> dict:
         changed = [(c, t) for c, t in pairs if t != c["text"]]
         out["examples"][p] = [{"id": c["id"], "text": t} for c, t in changed[: o["examples"]]]
     for role, scorer in run.scorers.items():
-        clean = {c["id"]: int(r.flagged) for c, r in zip(cases, scorer.score(c["text"] for c in cases))}
+        clean = {
+            c["id"]: int(r.flagged) for c, r in zip(cases, scorer.score(c["text"] for c in cases))
+        }
         block = {"clean_accuracy": sum(clean.values()) / len(cases) if cases else None,
                  "perturbations": {}}
         for p, pairs in variants.items():

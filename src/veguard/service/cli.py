@@ -52,7 +52,9 @@ def serve_main(argv: list[str]) -> int:
     p = argparse.ArgumentParser(prog="veguard serve", description=__doc__.split("\n\n")[0])
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=8000, help="port (default 8000)")
-    p.add_argument("--db", type=_db_url, default=DEFAULT_DB, help=f"SQLAlchemy URL (default {DEFAULT_DB})")
+    p.add_argument(
+        "--db", type=_db_url, default=DEFAULT_DB, help=f"SQLAlchemy URL (default {DEFAULT_DB})"
+    )
     p.add_argument("--model", default=None, help="model directory (default: the shipped model)")
     p.add_argument("--init", action="store_true",
                    help="create the tables and the first admin key, print the key once, exit")

@@ -1,4 +1,4 @@
-"""Reviewer decisions -> training-corpus rows (docs/DESIGN.md), for `veguard data build --decisions`.
+"""Reviewer decisions -> corpus rows (data/schema.py), for `veguard data build --decisions`.
 
 Each decided item becomes one row: `id, text, extremism, violence, hate, offensive, context,
 source, group`. Labels: `violating` starts from the model's predicted categories, `benign` from
@@ -29,7 +29,9 @@ def decision_row(item: QueueItem) -> dict | None:
         labels = {c: bool(item.categories.get(c)) for c in CATEGORIES}
     else:
         labels = {c: False for c in CATEGORIES}
-    labels.update({c: bool(v) for c, v in (item.decision_categories or {}).items() if c in CATEGORIES})
+    labels.update(
+        {c: bool(v) for c, v in (item.decision_categories or {}).items() if c in CATEGORIES}
+    )
     return make_row(f"{SOURCE}:{item.item_id}", normalize(item.text), context="review",
                     source=SOURCE, group=item.item_id, **{c: int(labels[c]) for c in CATEGORIES})
 

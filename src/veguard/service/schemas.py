@@ -37,7 +37,9 @@ Text = Annotated[str, Field(max_length=MAX_TEXT_CHARS), AfterValidator(_clean)]
 
 
 def _short(max_length: int, min_length: int = 0):
-    return Annotated[str, Field(min_length=min_length, max_length=max_length), AfterValidator(_clean)]
+    return Annotated[
+        str, Field(min_length=min_length, max_length=max_length), AfterValidator(_clean)
+    ]
 
 
 # Queue ids are 32-bit integers in the database; a larger one would overflow the driver.
@@ -130,7 +132,9 @@ class DecisionRequest(Strict):
 class ClaimRequest(Strict):
     category: Literal[CATEGORIES] | None = Field(  # type: ignore[valid-type]
         default=None, description="Only claim items flagged in this category.")
-    source: _short(100) | None = Field(default=None, description="Only claim items from this source.")
+    source: _short(100) | None = Field(
+        default=None, description="Only claim items from this source."
+    )
 
 
 class QueueItemOut(BaseModel):

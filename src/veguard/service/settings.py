@@ -13,14 +13,19 @@ from dataclasses import dataclass, field
 class Settings:
     batching: bool = field(
         default=True,
-        metadata={"help": "collect concurrent requests into one classifier call (off: one call per request)"},
+        metadata={"help": "collect concurrent requests into one classifier call "
+                          "(off: one call per request)"},
     )
     batch_window_ms: float = field(
-        default=5.0, metadata={"help": "how long the batcher waits for more requests after the first"}
+        default=5.0,
+        metadata={"help": "how long the batcher waits for more requests after the first"},
     )
-    max_batch: int = field(default=64, metadata={"help": "most texts scored in one classifier call"})
+    max_batch: int = field(
+        default=64, metadata={"help": "most texts scored in one classifier call"}
+    )
     score_timeout_s: float = field(
-        default=30.0, metadata={"help": "a request waiting longer than this for its scores gets 503"}
+        default=30.0,
+        metadata={"help": "a request waiting longer than this for its scores gets 503"},
     )
     max_body_bytes: int = field(
         default=1_000_000, metadata={"help": "request bodies larger than this get 413"}

@@ -150,7 +150,8 @@ class QueueStore(Protocol):
     def enqueue(self, item: NewItem, actor: str) -> tuple[QueueItem, bool]: ...
     def get(self, queue_id: int) -> QueueItem | None: ...
     def list_items(self, *, status: str | None = None, category: str | None = None,
-                   source: str | None = None, limit: int = 100, offset: int = 0) -> list[QueueItem]: ...
+                   source: str | None = None, limit: int = 100,
+                   offset: int = 0) -> list[QueueItem]: ...
     def claim_next(self, reviewer: str, lease_seconds: float, *, category: str | None = None,
                    source: str | None = None) -> QueueItem | None: ...
     def claim(self, queue_id: int, reviewer: str, lease_seconds: float) -> QueueItem: ...
@@ -206,7 +207,9 @@ class MemoryStore:
     def list_items(self, *, status=None, category=None, source=None, limit=100, offset=0):
         with self._lock:
             now = self.clock()
-            rows = [r for r in self._items.values() if self._matches(r, now, status, category, source)]
+            rows = [
+                r for r in self._items.values() if self._matches(r, now, status, category, source)
+            ]
             rows.sort(key=lambda r: (-r.priority, r.id))
             return [replace(r) for r in rows[offset : offset + limit]]
 
@@ -245,7 +248,9 @@ class MemoryStore:
         if row.status == "decided":
             raise AlreadyDecided(f"queue item {queue_id} is already decided")
         if row.effective_status(self.clock()) != "claimed" or row.claimed_by != reviewer:
-            raise NotLeaseHolder(f"queue item {queue_id}: you do not hold its lease (claim it first)")
+            raise NotLeaseHolder(
+                f"queue item {queue_id}: you do not hold its lease (claim it first)"
+            )
         return row
 
     def release(self, queue_id, reviewer):

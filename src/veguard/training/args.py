@@ -31,7 +31,9 @@ class TrainArgs:
 
     # --- what and where
     kind: str = field(default="transformer", metadata={"help": "transformer | tfidf"})
-    name: str = field(default="veguard-minilm", metadata={"help": "model name written to veguard.json"})
+    name: str = field(
+        default="veguard-minilm", metadata={"help": "model name written to veguard.json"}
+    )
     corpus: str | None = field(
         default=None,
         metadata={"help": "corpus path (.parquet per docs/DESIGN.md, or .jsonl with the same "
@@ -49,17 +51,21 @@ class TrainArgs:
     tiny_heads: int = field(default=2, metadata={"help": "tiny-random: attention heads"})
 
     # --- data and sampling
-    max_length: int = field(default=128, metadata={"help": "tokens per training example (truncation)"})
+    max_length: int = field(
+        default=128, metadata={"help": "tokens per training example (truncation)"}
+    )
     stride: int | None = field(
         default=None,
         metadata={"help": "tokens shared by consecutive windows at inference (written to "
                           "veguard.json); None = max_length // 2"},
     )
     max_train_rows: int | None = field(
-        default=None, metadata={"help": "random subset of the train split before sampling (smoke runs)"}
+        default=None,
+        metadata={"help": "random subset of the train split before sampling (smoke runs)"},
     )
     max_val_rows: int | None = field(
-        default=None, metadata={"help": "random subset of the validation split used for calibration"}
+        default=None,
+        metadata={"help": "random subset of the validation split used for calibration"},
     )
     epoch_size: int | None = field(
         default=None,
@@ -89,17 +95,24 @@ class TrainArgs:
     batch_size: int = field(default=32, metadata={"help": "training batch size"})
     eval_batch_size: int = field(default=64, metadata={"help": "batch size for validation scoring"})
     lr: float = field(default=5e-5, metadata={"help": "peak AdamW learning rate"})
-    weight_decay: float = field(default=0.01, metadata={"help": "AdamW weight decay (not on bias/LayerNorm)"})
-    warmup_ratio: float = field(default=0.06, metadata={"help": "fraction of steps of linear warmup"})
+    weight_decay: float = field(
+        default=0.01, metadata={"help": "AdamW weight decay (not on bias/LayerNorm)"}
+    )
+    warmup_ratio: float = field(
+        default=0.06, metadata={"help": "fraction of steps of linear warmup"}
+    )
     grad_clip: float = field(default=1.0, metadata={"help": "max gradient norm (0 = off)"})
     bucket_chunk: int = field(
-        default=50, metadata={"help": "batches per shuffled chunk that is sorted by length (bucketing)"}
+        default=50,
+        metadata={"help": "batches per shuffled chunk that is sorted by length (bucketing)"},
     )
     bf16: bool = field(default=True, metadata={"help": "bf16 autocast on CPU for forward/backward"})
     num_threads: int = field(default=2, metadata={"help": "torch.set_num_threads"})
     seed: int = field(default=13, metadata={"help": "seeds python, numpy and torch"})
     log_every: int = field(default=20, metadata={"help": "steps between progress lines"})
-    save_dtype: str = field(default="float32", metadata={"help": "float32 | float16 (shipping, < 50 MB)"})
+    save_dtype: str = field(
+        default="float32", metadata={"help": "float32 | float16 (shipping, < 50 MB)"}
+    )
 
     # --- calibration
     review_recall: float = field(default=0.90, metadata={"help": "review point: recall target"})
@@ -111,29 +124,38 @@ class TrainArgs:
 
     # --- tfidf reference
     tfidf_word_features: int = field(default=30000, metadata={"help": "max word 1-2gram features"})
-    tfidf_char_features: int = field(default=60000, metadata={"help": "max char_wb 2-5gram features"})
+    tfidf_char_features: int = field(
+        default=60000, metadata={"help": "max char_wb 2-5gram features"}
+    )
     tfidf_min_df: int = field(default=2, metadata={"help": "min document frequency"})
-    tfidf_C: float = field(default=4.0, metadata={"help": "LogisticRegression inverse regularisation"})
+    tfidf_C: float = field(
+        default=4.0, metadata={"help": "LogisticRegression inverse regularisation"}
+    )
     tfidf_max_iter: int = field(default=1000, metadata={"help": "LogisticRegression max_iter"})
 
     def __post_init__(self) -> None:
         self.validate()
 
     def validate(self) -> None:
-        if self.base_model not in BASE_MODELS and not (Path(self.base_model) / "veguard.json").is_file():
+        is_dir = (Path(self.base_model) / "veguard.json").is_file()
+        if self.base_model not in BASE_MODELS and not is_dir:
             raise ValueError(
                 f"base_model={self.base_model!r}: expected one of {', '.join(BASE_MODELS)} "
                 "or a veguard model directory (with veguard.json)"
             )
         for name, allowed in (("kind", KINDS), ("save_dtype", SAVE_DTYPES)):
             if getattr(self, name) not in allowed:
-                raise ValueError(f"{name}={getattr(self, name)!r}: expected one of {', '.join(allowed)}")
-        for name in ("max_length", "batch_size", "eval_batch_size", "epochs", "num_threads", "log_every",
-                     "bucket_chunk"):
+                raise ValueError(
+                    f"{name}={getattr(self, name)!r}: expected one of {', '.join(allowed)}"
+                )
+        for name in ("max_length", "batch_size", "eval_batch_size", "epochs", "num_threads",
+                     "log_every", "bucket_chunk"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
         if not 0.0 <= self.review_min_precision <= 1.0:
-            raise ValueError(f"review_min_precision must be in [0, 1], got {self.review_min_precision}")
+            raise ValueError(
+                f"review_min_precision must be in [0, 1], got {self.review_min_precision}"
+            )
         for name in ("review_recall", "auto_precision"):
             if not 0.0 < getattr(self, name) <= 1.0:
                 raise ValueError(f"{name} must be in (0, 1], got {getattr(self, name)}")
@@ -151,7 +173,8 @@ def help_text() -> str:
     lines = []
     for f in dataclasses.fields(TrainArgs):
         default = f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default
-        lines.append(f"  {f.name:<22} {_type_name(f.type):<16} default={default!r}\n      {f.metadata['help']}")
+        lines.append(f"  {f.name:<22} {_type_name(f.type):<16} default={default!r}\n"
+                     f"      {f.metadata['help']}")
     return "\n".join(lines)
 
 
@@ -188,7 +211,9 @@ def _coerce(key: str, value: Any, tp: Any, where: str) -> Any:
     if origin is dict:
         ktp, vtp = typing.get_args(tp)
         if not isinstance(value, dict):
-            raise ValueError(f"{where}: {key} must be a mapping, got {type(value).__name__} {value!r}")
+            raise ValueError(
+                f"{where}: {key} must be a mapping, got {type(value).__name__} {value!r}"
+            )
         return {_coerce(f"{key}.{k}", k, ktp, where): _coerce(f"{key}.{k}", v, vtp, where)
                 for k, v in value.items()}
     if tp is float:
@@ -207,7 +232,9 @@ def _coerce(key: str, value: Any, tp: Any, where: str) -> Any:
             return value
     elif tp is str and isinstance(value, str):
         return value
-    raise ValueError(f"{where}: {key} expects {_type_name(tp)}, got {type(value).__name__} {value!r}")
+    raise ValueError(
+        f"{where}: {key} expects {_type_name(tp)}, got {type(value).__name__} {value!r}"
+    )
 
 
 def _check_key(key: str, where: str) -> None:

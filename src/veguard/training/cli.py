@@ -1,6 +1,7 @@
 """`veguard train`: train a model directory from a YAML config, or re-calibrate one.
 
-    veguard train --config training/configs/default.yaml [--set key=value ...] [--out runs/NAME] [--fp16]
+    veguard train --config training/configs/default.yaml [--set key=value ...]
+                  [--out runs/NAME] [--fp16]
     veguard train --calibrate-only --model DIR [--corpus PATH]
     veguard train --help-config          # every config key with its type, default and help
 
@@ -19,7 +20,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="override a config key (repeatable); dict keys as source_caps.NAME=N")
     p.add_argument("--out", help="model/run directory (overrides the config's `out`)")
-    p.add_argument("--fp16", action="store_true", help="save float16 weights (same as save_dtype=float16)")
+    p.add_argument(
+        "--fp16", action="store_true", help="save float16 weights (same as save_dtype=float16)"
+    )
     p.add_argument("--calibrate-only", action="store_true",
                    help="recompute thresholds.json for --model from the validation split")
     p.add_argument("--model", help="model directory for --calibrate-only")

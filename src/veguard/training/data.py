@@ -60,7 +60,9 @@ def train_and_validation(args, corpus: pd.DataFrame | None = None
     train = split_rows(df, "train", args.max_train_rows, args.seed)
     val = split_rows(df, "validation", args.max_val_rows, args.seed)
     if len(train) == 0 or len(val) == 0:
-        raise ValueError(f"{args.corpus}: need train and validation rows (got {len(train)}, {len(val)})")
+        raise ValueError(
+            f"{args.corpus}: need train and validation rows (got {len(train)}, {len(val)})"
+        )
     return df, train, val
 
 
@@ -156,7 +158,8 @@ def corpus_summary(train: pd.DataFrame, val: pd.DataFrame) -> dict:
     def counts(part: pd.DataFrame) -> dict:
         return {
             "rows": len(part),
-            "sources": {str(k): int(v) for k, v in part["source"].value_counts().sort_index().items()},
+            "sources": {str(k): int(v)
+                        for k, v in part["source"].value_counts().sort_index().items()},
             "positives": {c: int((part[c] == 1).sum()) for c in CATEGORIES},
             "unknown": {c: int((part[c] == -1).sum()) for c in CATEGORIES},
         }

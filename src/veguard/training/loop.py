@@ -45,7 +45,9 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def masked_bce(logits: torch.Tensor, labels: torch.Tensor, pos_weight: torch.Tensor | None = None) -> torch.Tensor:
+def masked_bce(
+    logits: torch.Tensor, labels: torch.Tensor, pos_weight: torch.Tensor | None = None
+) -> torch.Tensor:
     """Mean BCE-with-logits over known labels only; labels of -1 (unknown) contribute nothing.
 
     Unknown is not negative: a hate-speech source saying nothing about extremism must not teach
@@ -92,7 +94,10 @@ def _param_groups(model, weight_decay: float) -> list[dict]:
             continue
         # Biases and LayerNorm weights are not decayed (standard BERT fine-tuning practice).
         (no_decay if p.ndim < 2 else decay).append(p)
-    return [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+    return [
+        {"params": decay, "weight_decay": weight_decay},
+        {"params": no_decay, "weight_decay": 0.0},
+    ]
 
 
 def _log(msg: str) -> None:
@@ -113,7 +118,9 @@ def train(args: TrainArgs, corpus=None) -> Path:
     df, train_df, val_df = train_and_validation(args, corpus)
     train_labels = label_matrix(train_df)
     counts = train_df["source"].value_counts().to_dict()
-    targets = source_targets(counts, args.source_cap, args.source_caps, args.source_weights, args.epoch_size)
+    targets = source_targets(
+        counts, args.source_cap, args.source_caps, args.source_weights, args.epoch_size
+    )
     rows_per_epoch = sum(targets.values())
     steps_per_epoch = math.ceil(rows_per_epoch / args.batch_size)
     total_steps = steps_per_epoch * args.epochs
@@ -155,7 +162,10 @@ def train(args: TrainArgs, corpus=None) -> Path:
         for batch_pos in bucketed_batches(lengths, args.batch_size, args.bucket_chunk, rng):
             if step >= total_steps:
                 break
-            batch = {k: torch.from_numpy(v) for k, v in collate([ids[p] for p in batch_pos], tokenizer.pad_token_id).items()}
+            batch = {
+                k: torch.from_numpy(v)
+                for k, v in collate([ids[p] for p in batch_pos], tokenizer.pad_token_id).items()
+            }
             labels = torch.from_numpy(train_labels[idx[batch_pos]])
             with torch.autocast("cpu", dtype=torch.bfloat16, enabled=args.bf16):
                 logits = model(**batch).logits

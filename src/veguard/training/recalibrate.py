@@ -46,7 +46,11 @@ def calibrate_model_dir(
 
     model_dir = Path(model_dir)
     modeldir.read(model_dir)  # fail early, naming the file, on a non-model directory
-    df = check_corpus(corpus) if corpus is not None and not isinstance(corpus, (str, Path)) else read_corpus(corpus)
+    df = (
+        check_corpus(corpus)
+        if corpus is not None and not isinstance(corpus, (str, Path))
+        else read_corpus(corpus)
+    )
     val = split_rows(df, "validation", max_val_rows, seed)
     if len(val) == 0:
         raise ValueError("corpus has no validation rows to calibrate on")
@@ -58,7 +62,11 @@ def calibrate_model_dir(
     ap = auto_precision if auto_precision is not None else old_targets.get("auto_precision", 0.95)
     if review_min_precision is None:
         review_min_precision = old_targets.get("review_min_precision", 0.0)
-    print(f"calibration: scoring {len(val)} validation rows with {model_dir}", file=sys.stderr, flush=True)
+    print(
+        f"calibration: scoring {len(val)} validation rows with {model_dir}",
+        file=sys.stderr,
+        flush=True,
+    )
     t0 = time.time()
     clf = Classifier.load(model_dir)
     logits, how = clf.logits(val["text"].tolist()), clf.describe()

@@ -40,9 +40,15 @@ MODEL_FILE = modeldir.TFIDF_FILE
 
 
 def build_vectorizer(args: TrainArgs) -> FeatureUnion:
-    common = {"sublinear_tf": True, "min_df": args.tfidf_min_df, "lowercase": True, "dtype": np.float32}
+    common = {
+        "sublinear_tf": True,
+        "min_df": args.tfidf_min_df,
+        "lowercase": True,
+        "dtype": np.float32,
+    }
     return FeatureUnion([
-        ("word", TfidfVectorizer(analyzer="word", ngram_range=(1, 2), max_features=args.tfidf_word_features,
+        ("word", TfidfVectorizer(analyzer="word", ngram_range=(1, 2),
+                                 max_features=args.tfidf_word_features,
                                  token_pattern=r"(?u)\b\w+\b", **common)),
         ("char", TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5),
                                  max_features=args.tfidf_char_features, **common)),
@@ -79,11 +85,15 @@ def train_tfidf(args: TrainArgs, corpus=None) -> Path:
         known = labels[:, j] >= 0
         y = labels[known, j].astype(int)
         if len(np.unique(y)) < 2:
-            raise ValueError(f"category {c}: train sample has {len(y)} known labels of one class; cannot fit")
+            raise ValueError(
+                f"category {c}: train sample has {len(y)} known labels of one class; cannot fit"
+            )
         clf = LogisticRegression(C=args.tfidf_C, max_iter=args.tfidf_max_iter,
                                  class_weight={0: 1.0, 1: float(pos_w[j])})
         models[c] = clf.fit(X[known], y)
-        print(f"tfidf: {c}: {known.sum()} known rows, {y.sum()} positive", file=sys.stderr, flush=True)
+        print(
+            f"tfidf: {c}: {known.sum()} known rows, {y.sum()} positive", file=sys.stderr, flush=True
+        )
     bundle = {"vectorizer": vec, "models": models}
     joblib.dump(bundle, out / MODEL_FILE, compress=3)
 

@@ -16,7 +16,8 @@ ERRORS = {c: {"model": ErrorResponse} for c in (401, 403, 409, 422)}
 Admin = Annotated[Principal, Depends(require("admin"))]
 
 
-@router.get("/v1/queue/export", responses={**ERRORS, 200: {"content": {"application/x-ndjson": {}}}},
+@router.get("/v1/queue/export",
+            responses={**ERRORS, 200: {"content": {"application/x-ndjson": {}}}},
             summary="Decided items as JSONL in the training-corpus schema (admin)")
 def export(request: Request, who: Admin) -> Response:
     rows = export_decisions(request.app.state.store, who.name)

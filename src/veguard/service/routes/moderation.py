@@ -62,7 +62,8 @@ async def moderations(body: ModerationRequest, request: Request,
         raise HTTPException(422, f"model: this server serves {clf.name!r}, not {body.model!r}")
     texts = [body.input] if isinstance(body.input, str) else list(body.input)
     results = await score_texts(request, texts)
-    return ModerationResponse(id="modr-" + uuid.uuid4().hex, model=request.app.state.classifier.name,
+    return ModerationResponse(id="modr-" + uuid.uuid4().hex,
+                              model=request.app.state.classifier.name,
                               results=[ModerationResult.of(r) for r in results])
 
 

@@ -104,7 +104,8 @@ def queue_page(request: Request, status: str | None = "pending", category: str |
     store = request.app.state.store
     items = store.list_items(status=status, category=category, source=source, limit=200)
     return page("queue.html", who=who, items=items, depth=store.depth(), now=store.clock(),
-                filters={"status": status or "", "category": category or "", "source": source or ""},
+                filters={"status": status or "", "category": category or "",
+                         "source": source or ""},
                 statuses=STATUSES, empty=request.query_params.get("empty") == "1")
 
 
