@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import subprocess
@@ -14,6 +15,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from veguard import modeldir
 from veguard.data.normalize import normalize
 from veguard.modeling import (
     Classifier,
@@ -316,3 +318,48 @@ def test_passive_openmp_wait_unless_spin(tiny_model_dir, spin, want):
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
                          check=True).stdout.split()[-1]
     assert out == str(want)
+
+
+def test_unreadable_language_is_not_judged(tiny_model_factory):
+    # Thresholds of 0 flag every text the model judges: an unsupported one must still not flag.
+    th = Thresholds(review={c: 0.0 for c in CATEGORIES}, auto={c: 0.0 for c in CATEGORIES})
+    clf = Classifier.load(tiny_model_factory(thresholds=th))
+    farsi, english = "صبح بخیر، امروز هوا خیلی خوب است", "good morning, the weather is lovely"
+    r_fa, r_en = clf.score([farsi, english])
+    assert (r_fa.language, r_fa.supported, r_fa.flagged, r_fa.action) == ("fa", False, False,
+                                                                           "none")
+    assert all(v == 0.0 for v in r_fa.scores.values())
+    assert (r_en.language, r_en.supported, r_en.flagged) == ("en", True, True)
+    d = r_fa.to_dict()
+    assert d["language"] == "fa" and d["supported"] is False
+    logits = clf.logits([farsi, english])
+    assert np.isnan(logits[0]).all() and np.isfinite(logits[1]).all()
+
+
+def test_mixed_post_judged_on_its_english_part(tiny_model_factory):
+    clf = _trigger_classifier(tiny_model_factory)
+    text = "الله أكبر الله أكبر the grenade is ready دې ورځ"
+    r = clf.score(text)
+    assert r.supported and r.flagged
+    assert r.evidence.text == text[r.evidence.start : r.evidence.end]
+    assert "grenade" in r.evidence.text and "الله" not in r.evidence.text
+    # Arabic script alone carries nothing: the same post without the English part is unjudged
+    assert not clf.score("الله أكبر الله أكبر دې ورځ").supported
+
+
+def test_emoji_names_reach_the_model_and_evidence_points_at_the_emoji(tiny_model_factory):
+    path = tiny_model_factory(max_length=32, stride=8)
+    meta = modeldir.read(path)
+    modeldir.write(path, dataclasses.replace(meta, emoji_names=True))
+    clf = Classifier.load(path, precision="fp32")
+    (tid,) = clf.backend.tokenizer.token_ids("bomb")
+    clf.backend.model = TriggerModel(tid)
+    text = "calm words here. " * 10 + "they deserve a 💣 tonight " + "calm words here. " * 10
+    r = clf.score(text)
+    assert r.flagged and r.evidence.text == text[r.evidence.start : r.evidence.end]
+    assert "💣" in r.evidence.text
+    # without emoji_names the emoji is [UNK] for the model: nothing to trigger on
+    modeldir.write(path, meta)
+    clf_raw = Classifier.load(path, precision="fp32")
+    clf_raw.backend.model = TriggerModel(tid)
+    assert not clf_raw.score(text).flagged

@@ -49,7 +49,8 @@ def test_moderations_shape(env):
     body = r.json()
     assert body["id"].startswith("modr-") and len(body["id"]) == 5 + 32 and body["model"] == "fake"
     ok, bad = body["results"]
-    assert set(ok) == {"flagged", "categories", "category_scores", "action", "evidence"}
+    assert set(ok) == {"flagged", "categories", "category_scores", "action", "evidence",
+                       "language", "supported"}
     assert (
         list(ok["categories"]) == list(CATEGORIES) and not ok["flagged"] and ok["action"] == "none"
     )

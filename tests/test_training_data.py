@@ -12,7 +12,6 @@ import torch
 from veguard.training.data import (
     bucketed_batches,
     check_corpus,
-    collate,
     positive_weights,
     read_corpus,
     sample_epoch,
@@ -95,12 +94,6 @@ def test_bucketed_batches_cover_all_and_sort_within_chunks():
     for b in batches:
         assert (np.diff(lengths[b]) >= 0).all()
         assert b.max() // 32 == b.min() // 32  # a batch never crosses a chunk
-
-
-def test_collate_dynamic_padding():
-    batch = collate([[101, 5, 102], [101, 102]], pad_id=0)
-    assert batch["input_ids"].tolist() == [[101, 5, 102], [101, 102, 0]]
-    assert batch["attention_mask"].tolist() == [[1, 1, 1], [1, 1, 0]]
 
 
 def test_masked_bce_hand_checked():

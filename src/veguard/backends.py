@@ -176,7 +176,8 @@ class WindowTokenizer:
 
 
 class TransformerBackend:
-    """A BertForSequenceClassification and its fast tokenizer, scored window by window."""
+    """A sequence-classification transformer (BERT, MPNet, ...: the Auto classes read
+    config.json) and its fast tokenizer, scored window by window."""
 
     kind = "transformer"
 
@@ -186,13 +187,13 @@ class TransformerBackend:
     @classmethod
     def load(cls, path: Path, meta: ModelMeta, precision: str) -> TransformerBackend:
         import torch
-        from transformers import BertForSequenceClassification
+        from transformers import AutoModelForSequenceClassification
         from transformers.utils import logging as hf_logging
 
         hf_logging.set_verbosity_error()  # the load report and progress bar are noise here
         hf_logging.disable_progress_bar()
         # Weights may be stored in fp16 to halve the download; compute in fp32 (or bf16 autocast).
-        model = BertForSequenceClassification.from_pretrained(
+        model = AutoModelForSequenceClassification.from_pretrained(
             path, local_files_only=True, dtype=torch.float32
         )
         model.eval()

@@ -195,3 +195,26 @@ def emoji_to_words(text: str) -> tuple[str, list[tuple[int, int]]]:
     parts.append(text[last:])
     spans.extend((i, i + 1) for i in range(last, len(text)))
     return "".join(parts), spans
+
+
+def model_view(reading: Reading, emoji_names: bool) -> tuple[str, list[tuple[int, int]] | None]:
+    """What the model reads of a supported text: its English view, with emoji spelled out when
+    the model was trained that way (`ModelMeta.emoji_names`).
+
+    Returns the view and a span map back to the normalised text (None when the view has the
+    normalised text's length, i.e. offsets are unchanged). Training and scoring both call this,
+    so a model sees the same kind of input in both.
+    """
+    if not emoji_names:
+        return reading.english_view, None
+    return emoji_to_words(reading.english_view)
+
+
+def map_span(spans: list[tuple[int, int]] | None, a: int, b: int) -> tuple[int, int]:
+    """The span `[a, b)` of a model view, in the text the view was made from."""
+    if spans is None or b <= a or not spans:
+        return a, b
+    a, b = max(0, a), min(len(spans), b)
+    if b <= a:
+        return a, b
+    return spans[a][0], spans[b - 1][1]

@@ -42,7 +42,8 @@ class ModelMeta:
     `stride` is the number of tokens consecutive windows share; a file without it gets
     `max_length // 4` (training always writes it: `TrainArgs.window_stride`). TF-IDF models
     record `max_length` and `stride` as 0: they read the whole text. `onnx` is set by
-    `veguard export`. Keys this version does not know are kept in `extra` and written back.
+    `veguard export`. `emoji_names` says the model reads emoji as English names. Keys this
+    version does not know are kept in `extra` and written back.
     """
 
     kind: str
@@ -54,6 +55,9 @@ class ModelMeta:
     base_model: str = ""
     trained: dict = field(default_factory=dict)
     onnx: dict | None = None
+    # True: the model was trained on emoji spelled as English names (`language.model_view`).
+    # Absent (older directories): emoji reach the tokenizer as they are.
+    emoji_names: bool = False
     extra: dict = field(default_factory=dict)
 
     @property
@@ -74,6 +78,8 @@ class ModelMeta:
             v = kw.get(k)
             if v is not None and (isinstance(v, bool) or not isinstance(v, int) or v < 0):
                 raise ValueError(f"{where}: field {k!r} must be a non-negative integer, got {v!r}")
+        if "emoji_names" in kw and not isinstance(kw["emoji_names"], bool):
+            raise ValueError(f"{where}: field 'emoji_names' must be true or false")
         if kw.get("onnx") is not None and not isinstance(kw["onnx"], dict):
             raise ValueError(f"{where}: field 'onnx' must be an object")
         extra = {k: v for k, v in d.items() if k not in known and k != "categories"}
@@ -94,6 +100,8 @@ class ModelMeta:
             del d["stride"]
         if self.onnx is not None:
             d["onnx"] = self.onnx
+        if self.emoji_names:
+            d["emoji_names"] = True
         return {**d, **self.extra}
 
 

@@ -2,7 +2,9 @@
 
 What it does: loads a model directory (`veguard.modeldir`) through a backend
 (`veguard.backends`: torch, ONNX Runtime or TF-IDF), normalises texts with the one
-`normalize`, scores every token window, takes the per-category max, calibrates
+`normalize`, reads their language (`veguard.language`: text the English model cannot read is
+not judged, `supported: false`; a mixed post is judged on its English part; emoji are spelled
+as words for models trained so), scores every token window, takes the per-category max, calibrates
 (`veguard.metrics.sigmoid` of logit / temperature), decides with `Thresholds.decide`, and points
 `evidence` at the span of the ORIGINAL text (`veguard.offsets`) whose window drove the top
 flagging score. `logits()` gives the raw per-text logits the same way, for calibration.
@@ -34,6 +36,7 @@ from veguard.backends import (  # noqa: F401  (re-exported: the public names pre
     load_backend,
 )
 from veguard.data.normalize import normalize
+from veguard.language import Reading, map_span, model_view, read
 from veguard.metrics import sigmoid
 from veguard.modeldir import DEFAULT_MODEL, ModelMeta, ModelNotFoundError  # noqa: F401
 from veguard.modeldir import resolve as resolve_model_path  # noqa: F401
@@ -118,16 +121,26 @@ class Classifier:
         `score` takes the max of sigmoid(logit / T) over windows, which is monotone in the
         logit, so thresholds chosen on these logits hold for its scores (calibration uses this).
         Unlike `score`, blank texts are run through the model too (one window of special tokens).
+        Texts the model cannot read (`supported` false) get NaN: they are never judged, so
+        calibration leaves them out.
         """
         norm = [normalize(t) for t in _check_texts(texts)]
-        out = np.full((len(norm), len(CATEGORIES)), -np.inf)
-        for c in range(0, len(norm), SCORE_CHUNK):
-            w = self.backend.windows(norm[c : c + SCORE_CHUNK], batch_size)
+        readings = [read(t) for t in norm]
+        live = [i for i, r in enumerate(readings) if r.supported]
+        views = [self._view(readings[i])[0] for i in live]
+        out = np.full((len(norm), len(CATEGORIES)), np.nan)
+        got = np.full((len(live), len(CATEGORIES)), -np.inf)
+        for c in range(0, len(views), SCORE_CHUNK):
+            w = self.backend.windows(views[c : c + SCORE_CHUNK], batch_size)
             owner = c + np.asarray(w.owner, dtype=int)
-            np.maximum.at(out, owner, np.asarray(w.logits, dtype=np.float64))
-        if not np.isfinite(out).all():
+            np.maximum.at(got, owner, np.asarray(w.logits, dtype=np.float64))
+        if not np.isfinite(got).all():
             raise ValueError(f"{self.name}: some texts produced no window")
+        out[live] = got
         return out
+
+    def _view(self, reading: Reading) -> tuple[str, list[tuple[int, int]] | None]:
+        return model_view(reading, self.meta.emoji_names)
 
     def describe(self) -> str:
         """How this classifier computes, for calibration records."""
@@ -135,17 +148,22 @@ class Classifier:
             f"veguard.modeling.Classifier ({self.backend.kind}, {self.precision}, max over windows)"
         )
 
-    def _score_normalised(self, norm: list[str], batch_size: int):
-        """(probs [n, C], per-text window count, per-text per-category best window span)."""
+    def _score_normalised(self, norm: list[str], readings: list[Reading], batch_size: int):
+        """(probs [n, C], per-text window count, per-text per-category best window span).
+
+        Spans are in `norm` coordinates. Empty and unsupported texts get no model call and a
+        window count of 0.
+        """
         n = len(norm)
         probs = np.zeros((n, len(CATEGORIES)))
         counts = np.zeros(n, dtype=int)
         best_span = np.zeros((n, len(CATEGORIES), 2), dtype=int)
-        live_all = [i for i, t in enumerate(norm) if t.strip()]  # empty texts: no model call
+        live_all = [i for i, t in enumerate(norm) if t.strip() and readings[i].supported]
+        views = {i: self._view(readings[i]) for i in live_all}
         # Chunks bound the memory of token lists for very long inputs lists.
         for c in range(0, len(live_all), SCORE_CHUNK):
             live = live_all[c : c + SCORE_CHUNK]
-            w = self.backend.windows([norm[i] for i in live], batch_size)
+            w = self.backend.windows([views[i][0] for i in live], batch_size)
             p = self._calibrate(w.logits)
             best = np.full((len(live), len(CATEGORIES)), -1.0)
             for k in range(len(p)):  # per category the max over a text's windows
@@ -153,14 +171,14 @@ class Classifier:
                 counts[live[j]] += 1
                 better = p[k] > best[j]
                 best[j] = np.where(better, p[k], best[j])
-                best_span[live[j], better] = w.spans[k]
+                best_span[live[j], better] = map_span(views[live[j]][1], *map(int, w.spans[k]))
             probs[live] = best
         return probs, counts, best_span
 
     def predict_proba(self, texts: list[str], batch_size: int = 64) -> np.ndarray:
         """Calibrated scores [len(texts), len(CATEGORIES)] in CATEGORIES order (for evaluation)."""
         norm = [normalize(t) for t in _check_texts(texts)]
-        return self._score_normalised(norm, batch_size)[0]
+        return self._score_normalised(norm, [read(t) for t in norm], batch_size)[0]
 
     @overload
     def score(self, texts: str, batch_size: int = 64) -> ScoreResult: ...
@@ -173,11 +191,13 @@ class Classifier:
             return self.score([texts], batch_size)[0]
         texts = _check_texts(texts)
         norm = [normalize(t) for t in texts]
-        probs, counts, spans = self._score_normalised(norm, batch_size)
+        readings = [read(t) for t in norm]
+        probs, counts, spans = self._score_normalised(norm, readings, batch_size)
         results = []
         for i, text in enumerate(texts):
+            lang = readings[i].language
             if counts[i] == 0:
-                results.append(_empty_result())
+                results.append(_empty_result(lang, readings[i].supported))
                 continue
             scores = {c: float(probs[i, k]) for k, c in enumerate(CATEGORIES)}
             categories, flagged, action = self.thresholds.decide(scores)
@@ -189,7 +209,9 @@ class Classifier:
                 start, end = to_original_span(text, norm[i], int(a), int(b))
                 evidence = Evidence(start, end, text[start:end], top)
             extra = {"windows": int(counts[i])} if counts[i] > 1 else {}
-            results.append(ScoreResult(flagged, categories, scores, action, evidence, extra))
+            results.append(
+                ScoreResult(flagged, categories, scores, action, evidence, extra, lang, True)
+            )
         return results
 
 
@@ -204,11 +226,14 @@ def _check_texts(texts) -> list[str]:
     return texts
 
 
-def _empty_result() -> ScoreResult:
-    # Empty / whitespace-only: score 0 and never flagged, whatever the thresholds say.
+def _empty_result(language: str = "und", supported: bool = True) -> ScoreResult:
+    # Empty / whitespace-only, or unreadable (`supported` false): score 0 and never flagged,
+    # whatever the thresholds say.
     return ScoreResult(
         flagged=False,
         categories={c: False for c in CATEGORIES},
         scores={c: 0.0 for c in CATEGORIES},
         action="none",
+        language=language,
+        supported=supported,
     )

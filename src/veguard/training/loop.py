@@ -24,11 +24,11 @@ import torch
 import torch.nn.functional as F
 
 from veguard import modeldir
+from veguard.backends import WindowTokenizer, pad_batch
 from veguard.taxonomy import CATEGORIES
 from veguard.training.args import TrainArgs, base_model_path, model_meta
 from veguard.training.data import (
     bucketed_batches,
-    collate,
     corpus_summary,
     label_matrix,
     positive_weights,
@@ -61,30 +61,52 @@ def masked_bce(
 
 
 def build_model(args: TrainArgs, vocab_size: int):
-    from transformers import BertConfig, BertForSequenceClassification
+    # Auto classes: the base's config.json says which architecture (BERT, MPNet, ...).
+    from transformers import AutoModelForSequenceClassification, BertConfig
 
     id2label = dict(enumerate(CATEGORIES))
     label2id = {c: i for i, c in id2label.items()}
     common = {"num_labels": len(CATEGORIES), "problem_type": "multi_label_classification",
                   "id2label": id2label, "label2id": label2id}
-    if args.base_model == "minilm":
-        return BertForSequenceClassification.from_pretrained(base_model_path(), **common)
     if args.base_model != "tiny-random":
-        # Continue from an earlier veguard model directory (fp16-saved weights come back fp32).
-        import torch
-
-        return BertForSequenceClassification.from_pretrained(
-            args.base_model, local_files_only=True, dtype=torch.float32, **common
+        # The installed MiniLM, a model directory on disk, or an earlier veguard model to
+        # continue from (fp16-saved weights come back fp32).
+        return AutoModelForSequenceClassification.from_pretrained(
+            base_model_path(args.base_model), local_files_only=True, dtype=torch.float32, **common
         )
     cfg = BertConfig(vocab_size=vocab_size, hidden_size=args.tiny_hidden_size,
                      num_hidden_layers=args.tiny_layers, num_attention_heads=args.tiny_heads,
                      intermediate_size=args.tiny_hidden_size * 4,
                      max_position_embeddings=max(512, args.max_length), **common)
-    return BertForSequenceClassification(cfg)
+    return AutoModelForSequenceClassification.from_config(cfg)
 
 
-def _tokenize(tokenizer, texts: list[str], max_length: int) -> list[list[int]]:
-    return tokenizer(texts, truncation=True, max_length=max_length, padding=False)["input_ids"]
+def window_rows(tokenizer: WindowTokenizer, texts: list[str]) -> list[list[list[int]]]:
+    """Token windows per text, cut exactly as the Classifier cuts them at inference."""
+    ids, owner, _ = tokenizer.encode(texts)
+    rows: list[list[list[int]]] = [[] for _ in texts]
+    for w, j in zip(ids, owner):
+        rows[j].append(w)
+    return rows
+
+
+def row_logits(model, windows: list[list[list[int]]], pad_id: int, bf16: bool) -> torch.Tensor:
+    """Per-row logits: the max over each row's windows, as the Classifier scores a text.
+
+    A long document is trained as a bag of its windows (multiple-instance learning): its label
+    applies to its most violating window, so a violation planted in chatter teaches that
+    passage, not the chatter, and a benign document teaches every window benign.
+    """
+    flat = [w for ws in windows for w in ws]
+    owner = torch.tensor([i for i, ws in enumerate(windows) for _ in ws])
+    input_ids, mask = pad_batch(flat, pad_id)
+    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+        logits = model(input_ids=torch.from_numpy(input_ids),
+                       attention_mask=torch.from_numpy(mask)).logits.float()
+    if len(flat) == len(windows):
+        return logits
+    out = torch.full((len(windows), logits.shape[1]), float("-inf"))
+    return out.scatter_reduce(0, owner[:, None].expand_as(logits), logits, reduce="amax")
 
 
 def _param_groups(model, weight_decay: float) -> list[dict]:
@@ -129,7 +151,9 @@ def train(args: TrainArgs, corpus=None) -> Path:
     _log(f"train: {len(train_df)} rows in {len(counts)} sources -> {rows_per_epoch} sampled/epoch, "
          f"{total_steps} steps; validation: {len(val_df)} rows")
 
-    tokenizer = AutoTokenizer.from_pretrained(base_model_path())
+    tokenizer = AutoTokenizer.from_pretrained(base_model_path(args.base_model))
+    windows = WindowTokenizer(Path(base_model_path(args.base_model)), args.max_length,
+                              args.window_stride)
     model = build_model(args, tokenizer.vocab_size)
     model.train()
     optim = torch.optim.AdamW(_param_groups(model, args.weight_decay), lr=args.lr)
@@ -157,19 +181,15 @@ def train(args: TrainArgs, corpus=None) -> Path:
             pw = positive_weights(train_labels[idx], args.pos_weight_cap)
             pos_weight = torch.tensor(pw)
             _log("positive weights: " + ", ".join(f"{c}={w:.2f}" for c, w in zip(CATEGORIES, pw)))
-        ids = _tokenize(tokenizer, [texts[i] for i in idx], args.max_length)
-        lengths = np.array([len(x) for x in ids])
+        rows = window_rows(windows, [texts[i] for i in idx])
+        lengths = np.array([sum(len(w) for w in ws) for ws in rows])
         for batch_pos in bucketed_batches(lengths, args.batch_size, args.bucket_chunk, rng):
             if step >= total_steps:
                 break
-            batch = {
-                k: torch.from_numpy(v)
-                for k, v in collate([ids[p] for p in batch_pos], tokenizer.pad_token_id).items()
-            }
+            batch_rows = [rows[p] for p in batch_pos]
             labels = torch.from_numpy(train_labels[idx[batch_pos]])
-            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=args.bf16):
-                logits = model(**batch).logits
-            loss = masked_bce(logits.float(), labels, pos_weight)  # loss in fp32 for stability
+            logits = row_logits(model, batch_rows, windows.pad_token_id, args.bf16)
+            loss = masked_bce(logits, labels, pos_weight)  # loss in fp32 for stability
             optim.zero_grad(set_to_none=True)
             loss.backward()
             if args.grad_clip > 0:
@@ -178,7 +198,7 @@ def train(args: TrainArgs, corpus=None) -> Path:
             sched.step()
             step += 1
             seen_rows += len(batch_pos)
-            seen_tokens += int(batch["attention_mask"].sum())
+            seen_tokens += int(sum(len(w) for ws in batch_rows for w in ws))
             window_loss += loss.item()
             window_n += 1
             if step % args.log_every == 0 or step == total_steps:
@@ -214,7 +234,7 @@ def train(args: TrainArgs, corpus=None) -> Path:
     # hold for exactly what the Classifier computes (fp16 rounding and windows included).
     calibrate_model_dir(
         out, df, args.review_recall, args.auto_precision, args.max_val_rows, args.seed,
-        review_min_precision=args.review_min_precision,
+        review_min_precision=args.review_min_precision, val_source_cap=args.val_source_cap,
     )
     _log(f"wrote {out} ({step} steps, {round(time.time() - t_start, 1)} s)")
     return out

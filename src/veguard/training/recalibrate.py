@@ -16,7 +16,10 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
+
 from veguard import modeldir
+from veguard.taxonomy import CATEGORIES
 from veguard.thresholds import Thresholds
 
 
@@ -34,6 +37,7 @@ def calibrate_model_dir(
     max_val_rows: int | None = None,
     seed: int = 13,
     review_min_precision: float | None = None,
+    val_source_cap: int | None = None,
 ) -> Thresholds:
     """Recompute thresholds.json + validation_metrics.json for an existing model directory.
 
@@ -51,7 +55,7 @@ def calibrate_model_dir(
         if corpus is not None and not isinstance(corpus, (str, Path))
         else read_corpus(corpus)
     )
-    val = split_rows(df, "validation", max_val_rows, seed)
+    val = split_rows(df, "validation", max_val_rows, seed, val_source_cap)
     if len(val) == 0:
         raise ValueError("corpus has no validation rows to calibrate on")
     old_targets = {}
@@ -71,10 +75,21 @@ def calibrate_model_dir(
     clf = Classifier.load(model_dir)
     logits, how = clf.logits(val["text"].tolist()), clf.describe()
     print(f"calibration: scored in {time.time() - t0:.0f} s ({how})", file=sys.stderr, flush=True)
+    # Texts the model cannot read are never judged (NaN logits): calibrate on the rest, and
+    # record how many validation rows (and positives) that leaves out.
+    readable = np.isfinite(logits).all(axis=1)
+    labels = label_matrix(val)
+    unjudged = {"rows": int((~readable).sum()),
+                "positives": {c: int((labels[~readable, j] == 1).sum())
+                              for j, c in enumerate(CATEGORIES)}}
     thresholds, metrics = calibrate(
-        logits, label_matrix(val), rr, ap, review_min_precision=review_min_precision
+        logits[readable], labels[readable], rr, ap, review_min_precision=review_min_precision
     )
     thresholds.meta["logits"] = how
     metrics["logits"] = how
+    metrics["validation_rows"] = len(val)
+    sources = val["source"].value_counts().items()
+    metrics["validation_sources"] = {str(k): int(v) for k, v in sources}
+    metrics["unreadable_not_judged"] = unjudged
     save_calibration(model_dir, thresholds, metrics)
     return thresholds

@@ -108,7 +108,7 @@ def train_tfidf(args: TrainArgs, corpus=None) -> Path:
     modeldir.write(out, model_meta(args, "tfidf", trained))
     calibrate_model_dir(
         out, df, args.review_recall, args.auto_precision, args.max_val_rows, args.seed,
-        review_min_precision=args.review_min_precision,
+        review_min_precision=args.review_min_precision, val_source_cap=args.val_source_cap,
     )
     print(f"wrote {out} ({trained['wall_seconds']} s)", file=sys.stderr, flush=True)
     return out
