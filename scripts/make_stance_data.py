@@ -70,7 +70,7 @@ def _load(name: str) -> dict:
     with path.open(encoding="utf-8") as handle:
         data = yaml.safe_load(handle)
     if not isinstance(data, dict):
-        raise ValueError(f"{path}: expected a mapping at the top level")
+        raise TypeError(f"{path}: expected a mapping at the top level")
     return data
 
 
@@ -237,10 +237,19 @@ def summary(out: dict[str, list[dict]]) -> str:
     kinds = Counter((r["kind"], flagged(r)) for r in rows)
     for kind in sorted({k for k, _ in kinds}):
         lines.append(f"| {kind} | {kinds[(kind, 0)]} | {kinds[(kind, 1)]} |")
-    lines += ["", "| target | benign | violating |", "|---|---|---|"]
-    targets = Counter((r["target"] or "(none)", flagged(r)) for r in rows)
-    for target in sorted({t for t, _ in targets}):
-        lines.append(f"| {target} | {targets[(target, 0)]} | {targets[(target, 1)]} |")
+    # target x (violating kinds, then the main benign kinds): kind x label x group in one table.
+    columns = ["dehumanisation", "incitement", "threat", "positive", "pro_diversity",
+               "counter_speech", "negation", "neutral_mention", "greeting", "criticism"]
+    lines += ["", "| target | violating | benign | " + " | ".join(columns) + " | other benign |",
+              "|---|" + "---|" * (len(columns) + 3)]
+    cells = Counter((r["target"] or "(none)", r["kind"]) for r in rows)
+    labels = Counter((r["target"] or "(none)", flagged(r)) for r in rows)
+    for target in sorted({t for t, _ in labels}):
+        named = [cells[(target, k)] for k in columns]
+        other = labels[(target, 0)] - sum(n for k, n in zip(columns, named, strict=True)
+                                          if k not in ("dehumanisation", "incitement", "threat"))
+        lines.append(f"| {target} | {labels[(target, 1)]} | {labels[(target, 0)]} | "
+                     + " | ".join(map(str, named)) + f" | {other} |")
     langs = Counter(r["pair"].removeprefix("stance:foreign-") for r in out["stance_foreign.jsonl"])
     lines += ["", "| language | rows |", "|---|---|"]
     lines += [f"| {code} | {n} |" for code, n in langs.items()]
