@@ -83,7 +83,7 @@ def _rank(set_id: str, keys: list[str], k: int) -> list[int]:
 
 def _key(filler: dict) -> str:
     """What identifies a filler within its list (several festivals share a target)."""
-    for field in ("fest", "rite", "I", "X", "O", "target"):
+    for field in ("fest", "rite", "I", "R", "X", "O", "target"):
         if filler.get(field):
             return str(filler[field])
     raise ValueError(f"filler without an identifying field: {filler!r}")
@@ -166,7 +166,9 @@ def build() -> dict[str, list[dict]]:
     sets = _load("sets_groups.yaml")
     group_rows = (_expand_sets(sets["sets"], "sets_groups.yaml", groups, GROUPS_PER_SET)
                   + _expand_sets(sets["criticism_sets"], "sets_groups.yaml", institutions,
-                                 INSTITUTIONS_PER_SET))
+                                 INSTITUTIONS_PER_SET)
+                  + _expand_sets(sets["religion_sets"], "sets_groups.yaml",
+                                 groups_yaml["religions"], len(groups_yaml["religions"])))
 
     faith = _load("faith.yaml")
     festivals = [dict(f, ideology=_ideology_of(f["target"])) for f in faith["festivals"]]
