@@ -137,6 +137,7 @@ def _expand_sets(sets: list[dict], file: str, fillers: list[dict], per_set: int,
             where = f"{SOURCE.name}/{file}:{set_id}:rows[{n}]"
             kind, code, template, style, target = _parse_row(raw, where)
             if not _PLACEHOLDER.search(template):
+                target = target or s.get("target")
                 ideology = _ideology_of(target) if target else "none"
                 out.append(_make(kind, code, template, style, target=target, ideology=ideology,
                                  pair=f"stance:{set_id}", where=where))
