@@ -6,8 +6,9 @@ scores); every suite of those kinds in eval/suites/ is covered, whatever its nam
 development suite included). Training inputs are every synthetic text (`load_synthetic`) and,
 when the corpus has been built, its train and validation rows. Texts are compared after
 `normalize()`, case-folding and dropping punctuation, so a copy that differs only in a comma or
-a full stop still counts; emoji and other symbols are kept, since they can carry the stance. The suite and synthetic files must exist and be non-empty, so this test cannot
-pass by finding nothing to compare.
+a full stop still counts; emoji and other symbols are kept, since they can carry the stance.
+The suite and synthetic files must exist and be non-empty, so this test cannot pass by
+finding nothing to compare.
 """
 
 from __future__ import annotations

@@ -29,7 +29,7 @@ VIOLATING = {
     "support", "support_plain", "glorification", "recruitment", "incitement", "threat",
     "hate_dehumanising", "hate_generalisation", "hate_people", "hate_sectarian",
     "quote_endorsed", "emoji_hate", "jargon", "obfuscated", "propaganda_agency",
-    "code_mixed_violating", "longform_violating", "diluted_violation",
+    "code_mixed_violating", "longform_violating", "diluted_violation", "faith_hate",
 }
 BENIGN = {
     "faith_practice", "proud_identity", "identity_positive", "identity_neutral", "negated_hate",
