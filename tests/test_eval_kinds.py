@@ -15,7 +15,7 @@ def test_every_kind_names_existing_functions():
             assert callable(f), f"{kind.name}: {ref}"
         assert len(inspect.signature(kind._resolve(kind.runner)).parameters) == 2
         assert len(inspect.signature(kind._resolve(kind.section)).parameters) == 3
-        assert len(inspect.signature(kind._resolve(kind.headline)).parameters) == 2
+        assert len(inspect.signature(kind._resolve(kind.headline)).parameters) == 3
         assert kind.metrics and not set(kind.schema) & set(kinds.COMMON)
 
 

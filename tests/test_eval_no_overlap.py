@@ -2,14 +2,18 @@
 
 Suite texts are the functional cases and the identity templates filled with every term, read
 through the evaluation suite loader itself (so the test sees exactly what `veguard eval`
-scores). Training inputs are every synthetic text (`load_synthetic`) and, when the corpus
-has been built, its train and validation rows. Texts are compared after `normalize()` and
-case-folding. The suite and synthetic files must exist and be non-empty, so this test cannot
-pass by finding nothing to compare.
+scores); every suite of those kinds in eval/suites/ is covered, whatever its name (the
+development suite included). Training inputs are every synthetic text (`load_synthetic`) and,
+when the corpus has been built, its train and validation rows. Texts are compared after
+`normalize()`, case-folding and dropping punctuation, so a copy that differs only in a comma or
+a full stop still counts; emoji and other symbols are kept, since they can carry the stance.
+The suite and synthetic files must exist and be non-empty, so this test cannot pass by
+finding nothing to compare.
 """
 
 from __future__ import annotations
 
+import unicodedata
 from pathlib import Path
 
 import pytest
@@ -23,7 +27,9 @@ CORPUS = ROOT / "data" / "processed" / "corpus.parquet"
 
 
 def _key(text: str) -> str:
-    return normalize(text).casefold()
+    kept = "".join(" " if unicodedata.category(ch).startswith("P") else ch
+                   for ch in normalize(text).casefold())
+    return " ".join(kept.split())
 
 
 @pytest.fixture(scope="module")
@@ -44,7 +50,15 @@ def suite_texts() -> dict[str, str]:
         assert cases, f"{suite.path}: no cases"
         out.update({_key(c["text"]): f"{suite.name}:{c['id']}" for c in cases})
     assert len(out) > 100, f"only {len(out)} suite texts: are the suite files complete?"
+    covered = {where.split(":", 1)[0] for where in out.values()}
+    missing = {s.name for s in suites.values() if s.kind in ("functional", "identity")} - covered
+    assert not missing, f"suites with no text left to check: {sorted(missing)}"
     return out
+
+
+def test_key_ignores_punctuation_not_emoji():
+    assert _key("Honestly,  they are   WONDERFUL!") == _key("honestly they are wonderful")
+    assert _key("Muslims in this town = ❤️") != _key("Muslims in this town = 🐀")
 
 
 def _overlap(suite_texts: dict[str, str], rows) -> list[str]:
@@ -76,3 +90,13 @@ def test_suite_texts_not_in_corpus_train_or_validation(suite_texts):
         suite_texts, zip(train["text"], "corpus " + train["split"] + " row " + train["id"])
     )
     assert not clashes, "\n".join(clashes[:20])
+
+
+def test_overlap_catches_a_copied_suite_text(suite_texts):
+    # One text of each covered suite, copied with changed case and punctuation, must clash.
+    picked: dict[str, str] = {}
+    for key, where in suite_texts.items():
+        picked.setdefault(where.split(":", 1)[0], key)
+    rows = [(key.upper() + " !!", f"fake row {name}") for name, key in picked.items()]
+    clashes = _overlap(suite_texts, rows)
+    assert len(clashes) == len(picked) >= 3, clashes

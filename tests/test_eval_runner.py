@@ -136,6 +136,20 @@ def test_golden_report():
     assert "| functional accuracy | 75.0% | 58.3% |" in head
 
 
+def test_headline_names_every_functional_suite():
+    fixed = json.loads((FIXTURES / "golden_results.json").read_text(encoding="utf-8"))
+    name = next(n for n in fixed["suite_order"] if fixed["suites"][n]["kind"] == "functional")
+    other = json.loads(json.dumps(fixed["suites"][name]))
+    for block in other["by_model"].values():
+        block["overall"]["accuracy"] = 0.5
+    # "development" sorts before "functional": the headline must show both, each by name.
+    fixed["suites"]["development"] = other
+    fixed["suite_order"].insert(0, "development")
+    head = render_headline(fixed)
+    assert "| development accuracy | 50.0% | 50.0% |" in head
+    assert f"| {name} accuracy | 75.0% | 58.3% |" in head
+
+
 def test_reports_escape_hostile_text(results):
     page = render_html(_clean(results), plots=False)
     assert "&lt;script&gt;alert(" in page

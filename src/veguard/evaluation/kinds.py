@@ -3,7 +3,7 @@
 A `SuiteKind` holds what a spec of that kind may say (`schema`: field -> (type, default)),
 the metrics it may ask for, and where its code lives: the runner (suite, run) -> results
 block, the report section (results, name, suite) -> blocks, and the headline rows
-(results, suite) -> rows for the model card. `KINDS` is in report order. Adding a kind is
+(results, name, suite) -> rows for the model card. `KINDS` is in report order. Adding a kind is
 one entry here plus those three functions.
 
 The functions are named as "module:function" inside `veguard.evaluation` and imported on
@@ -48,8 +48,8 @@ class SuiteKind:
     def report_section(self, results: dict, name: str, suite: dict) -> list:
         return self._resolve(self.section)(results, name, suite)
 
-    def headline_rows(self, results: dict, suite: dict) -> list[list[str]]:
-        return self._resolve(self.headline)(results, suite)
+    def headline_rows(self, results: dict, name: str, suite: dict) -> list[list[str]]:
+        return self._resolve(self.headline)(results, name, suite)
 
 
 _ALL = (

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import html
 
-from veguard.evaluation.kinds import KIND_ORDER, KINDS
+from veguard.evaluation.kinds import KINDS
 from veguard.taxonomy import CATEGORIES
 
 Block = tuple  # ("h1"|"h2"|"h3"|"p"|"alert", text) | ("table", headers, rows) | ("list", items)
@@ -269,15 +269,7 @@ def render_markdown(results: dict) -> str:
     return "\n\n".join(parts) + "\n"
 
 
-def _first(results: dict, kind: str) -> dict | None:
-    for name in results["suite_order"]:
-        s = results["suites"][name]
-        if s["kind"] == kind and "skipped" not in s:
-            return s
-    return None
-
-
-def corpus_headline(results: dict, s: dict) -> list[list[str]]:
+def corpus_headline(results: dict, name: str, s: dict) -> list[list[str]]:
     roles, rows = _roles(results), []
     cats = ordered(s["by_model"][roles[0]]["all"])
     for c in cats:
@@ -289,14 +281,15 @@ def corpus_headline(results: dict, s: dict) -> list[list[str]]:
     return rows
 
 
-def functional_headline(results: dict, s: dict) -> list[list[str]]:
+def functional_headline(results: dict, name: str, s: dict) -> list[list[str]]:
+    # Named by suite: the development suite sits beside the functional one (issue #11).
     roles = _roles(results)
-    return [["functional accuracy", *[pct(s["by_model"][r]["overall"]["accuracy"]) for r in roles]],
-            [f"functionalities below {pct(s['min_accuracy'])}",
+    return [[f"{name} accuracy", *[pct(s["by_model"][r]["overall"]["accuracy"]) for r in roles]],
+            [f"{name}: functionalities below {pct(s['min_accuracy'])}",
              *[str(len(s["by_model"][r]["failures"])) for r in roles]]]
 
 
-def robustness_headline(results: dict, s: dict) -> list[list[str]]:
+def robustness_headline(results: dict, name: str, s: dict) -> list[list[str]]:
     cells = []
     for r in _roles(results):
         drops = [(v["drop"], p) for p, v in s["by_model"][r]["perturbations"].items()
@@ -305,7 +298,7 @@ def robustness_headline(results: dict, s: dict) -> list[list[str]]:
     return [["worst robustness drop", *cells]]
 
 
-def identity_headline(results: dict, s: dict) -> list[list[str]]:
+def identity_headline(results: dict, name: str, s: dict) -> list[list[str]]:
     cells = []
     for r in _roles(results):
         fprs = [(v["fpr"], t) for t, v in s["by_model"][r]["templates"]["by_term"].items()
@@ -314,7 +307,7 @@ def identity_headline(results: dict, s: dict) -> list[list[str]]:
     return [["identity templates: highest FPR (term)", *cells]]
 
 
-def calibration_headline(results: dict, s: dict) -> list[list[str]]:
+def calibration_headline(results: dict, name: str, s: dict) -> list[list[str]]:
     cells = []
     for r in _roles(results):
         eces = [v["ece"] for v in s["by_model"][r].values() if v.get("ece") is not None]
@@ -325,12 +318,15 @@ def calibration_headline(results: dict, s: dict) -> list[list[str]]:
 def headline_rows(results: dict) -> list[list[str]]:
     """[label, model value, baseline value?] rows for the model card's summary table.
 
-    Per kind, in `KIND_ORDER`, the headline of the first suite of that kind that ran.
+    The headline of every suite that ran, in report order (kind, then name). Not only the
+    first of each kind: with two functional suites ("development" sorts before "functional")
+    that would silently swap which one the model card shows.
     """
     rows = []
-    for kind in KIND_ORDER:
-        if (s := _first(results, kind)) is not None:
-            rows += KINDS[kind].headline_rows(results, s)
+    for name in results["suite_order"]:
+        s = results["suites"][name]
+        if "skipped" not in s:
+            rows += KINDS[s["kind"]].headline_rows(results, name, s)
     return rows
 
 
