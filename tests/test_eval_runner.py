@@ -69,7 +69,12 @@ def test_every_text_scored_once_per_model(results):
 def test_functional_accuracy_and_named_failures(results):
     fn = results["suites"]["functional"]["by_model"]["model"]
     # f06, f07 (counter-speech quoting triggers) and f11 ("vermin" in condemnation) are wrong
-    assert fn["overall"] == {"n": 12, "correct": 9, "accuracy": 0.75}
+    ov = fn["overall"]
+    assert {k: ov[k] for k in ("n", "correct", "accuracy")} == {"n": 12, "correct": 9,
+                                                                 "accuracy": 0.75}
+    # the three errors are benign texts flagged: every violating case is caught
+    assert ov["recall"] == 1.0 and 0 < ov["fpr"] < 1 and ov["not_judged"] == 0
+    assert 0.5 < ov["auroc"] <= 1.0 and 0.5 < ov["auprc"] <= 1.0
     assert fn["failures"] == ["counter_speech_quote", "hate_dehumanising"]
     assert fn["by"]["functionality"]["support_explicit"]["accuracy"] == 1.0
     assert [e["id"] for e in fn["errors"]["counter_speech_quote"]] == ["f06", "f07"]

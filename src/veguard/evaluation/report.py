@@ -103,8 +103,15 @@ def functional_section(results: dict, name: str, s: dict) -> list[Block]:
     bm = s["by_model"]
     out.append(("p", (f"{s['n_cases']} cases; prediction = flagged. A slice of "
                      f"'{s['failure_slice']}' below {pct(s['min_accuracy'])} is a named failure.")))
-    out.append(("table", ["", *_cols(results, "accuracy")],
-                [["overall", *[pct(bm[r]["overall"]["accuracy"]) for r in roles]]]))
+    ov = [bm[r]["overall"] for r in roles]
+    out.append(("table", ["", *_cols(results, "overall")],
+                [["accuracy", *[pct(o["accuracy"]) for o in ov]],
+                 ["AUROC (flag score)", *[fmt(o.get("auroc")) for o in ov]],
+                 ["AUPRC (flag score)", *[fmt(o.get("auprc")) for o in ov]],
+                 ["false-positive rate", *[pct(o.get("fpr")) for o in ov]],
+                 ["recall", *[pct(o.get("recall")) for o in ov]],
+                 ["not judged (language the model cannot read)",
+                  *[fmt(o.get("not_judged")) for o in ov]]]))
     for r in roles:
         fails = bm[r]["failures"]
         text = ", ".join(fails) if fails else "none"
@@ -284,7 +291,11 @@ def corpus_headline(results: dict, name: str, s: dict) -> list[list[str]]:
 def functional_headline(results: dict, name: str, s: dict) -> list[list[str]]:
     # Named by suite: the development suite sits beside the functional one (issue #11).
     roles = _roles(results)
-    return [[f"{name} accuracy", *[pct(s["by_model"][r]["overall"]["accuracy"]) for r in roles]],
+    ov = [s["by_model"][r]["overall"] for r in roles]
+    return [[f"{name} accuracy", *[pct(o["accuracy"]) for o in ov]],
+            [f"{name} AUROC / AUPRC",
+             *[f"{fmt(o.get('auroc'))} / {fmt(o.get('auprc'))}" for o in ov]],
+            [f"{name} false-positive rate", *[pct(o.get("fpr")) for o in ov]],
             [f"{name}: functionalities below {pct(s['min_accuracy'])}",
              *[str(len(s["by_model"][r]["failures"])) for r in roles]]]
 

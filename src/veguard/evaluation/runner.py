@@ -139,9 +139,13 @@ def run_functional(suite: Suite, run: Run) -> dict:
     out: dict = {"n_cases": len(cases), "min_accuracy": o["min_accuracy"], "by_model": {}}
     y = [c["label"] for c in cases]
     for role, scorer in run.scorers.items():
-        pred = [int(r.flagged) for r in scorer.score(c["text"] for c in cases)]
+        results = scorer.score(c["text"] for c in cases)
+        pred = [int(r.flagged) for r in results]
+        ranking = [flag_score(r) for r in results]
         by = {s: M.accuracy_by_slice(y, pred, [c[s] for c in cases]) for s in o["slices"]}
         correct = sum(int(a == b) for a, b in zip(y, pred))
+        neg = [p for p, t in zip(pred, y) if t == 0]
+        pos = [p for p, t in zip(pred, y) if t == 1]
         first = o["slices"][0] if o["slices"] else None
         failures = sorted(
             k for k, v in by.get(first, {}).items() if v["accuracy"] < o["min_accuracy"]
@@ -153,7 +157,12 @@ def run_functional(suite: Suite, run: Run) -> dict:
                 if len(bucket) < o["examples"]:
                     bucket.append({"id": c["id"], "text": c["text"], "label": c["label"]})
         out["by_model"][role] = {
-            "overall": {"n": len(y), "correct": correct, "accuracy": correct / len(y)},
+            # Ranking metrics beside accuracy: how much a better threshold could ever gain.
+            "overall": {"n": len(y), "correct": correct, "accuracy": correct / len(y),
+                        "auroc": M.roc_auc(y, ranking), "auprc": M.auprc(y, ranking),
+                        "fpr": sum(neg) / len(neg) if neg else None,
+                        "recall": sum(pos) / len(pos) if pos else None,
+                        "not_judged": sum(not getattr(r, "supported", True) for r in results)},
             "by": by, "failures": failures, "errors": errors,
         }
     out["failure_slice"] = o["slices"][0] if o["slices"] else None

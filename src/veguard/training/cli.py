@@ -79,6 +79,11 @@ def main(argv: list[str] | None = None) -> int:
 
             out = train_tfidf(args)
         else:
+            # Passive OpenMP waits before torch loads: on a shared CPU, spinning threads made
+            # training several times slower (docs/PERFORMANCE.md; VEGUARD_SPIN=1 opts out).
+            from veguard.backends import _prepare_openmp
+
+            _prepare_openmp()
             from veguard.training.loop import train
 
             out = train(args)
