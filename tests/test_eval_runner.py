@@ -262,3 +262,17 @@ def test_cli_with_a_real_tiny_model(tiny_model_dir, tmp_path):
     assert set(res["models"]) == {"model"}
     assert res["suites"]["functional"]["by_model"]["model"]["overall"]["n"] == 12
     assert res["suites"]["calibration"]["by_model"]["model"]["hate"]["n"] == 6
+
+
+def test_previous_model_reported_between_model_and_baseline():
+    suites = discover(SUITES)
+    models = {**_models(), "previous": CountingFake({"extremism": ("caliphate",)},
+                                                    name="fake-previous")}
+    out = evaluate(suites, list(suites), models)
+    head = render_headline(out)
+    assert head.startswith("| metric | fake | fake-previous | fake-baseline |")
+    row = next(line for line in head.splitlines() if line.startswith("| functional accuracy"))
+    assert row.count("|") == 5  # label + three models
+    md = render_markdown(out)
+    assert "previous: fake-previous" in md
+    render_html(out)  # the plots take the third role too

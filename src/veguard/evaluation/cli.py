@@ -1,6 +1,7 @@
 """`veguard eval`: run evaluation suites, write results.json, then report.md/.html and headline.md.
 
-    veguard eval [--suite NAME ...|all] [--model PATH] [--baseline PATH] [--out DIR] [--list]
+    veguard eval [--suite NAME ...|all] [--model PATH] [--previous PATH] [--baseline PATH]
+                 [--out DIR] [--list]
 
 `--model` defaults to the shipped model; `--baseline` to models/tfidf-reference when it
 exists (`--baseline none` for no baseline). Output goes to eval/reports/<model-name>/ unless
@@ -45,6 +46,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--baseline", metavar="PATH",
                    help=f"baseline model directory, or 'none' "
                         f"(default: {DEFAULT_BASELINE} if present)")
+    p.add_argument("--previous", metavar="PATH",
+                   help="an earlier model directory to report beside the model and the "
+                        "baseline (e.g. the model this one replaces)")
     p.add_argument("--out", metavar="DIR", help="output directory (default: eval/reports/<model>)")
     p.add_argument("--list", action="store_true", help="list the suites and exit")
     p.add_argument("--suites-dir", default=None, metavar="DIR",
@@ -103,6 +107,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         models = {"model": load_model(args.model)}
         paths = {"model": args.model or "shipped default"}
+        if args.previous:
+            models["previous"] = load_model(args.previous)
+            paths["previous"] = args.previous
         if baseline and baseline.lower() != "none":
             models["baseline"] = load_model(baseline)
             paths["baseline"] = baseline

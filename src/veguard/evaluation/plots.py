@@ -18,7 +18,7 @@ import matplotlib.pyplot as plt
 
 from veguard.evaluation.report import ordered
 
-COLORS = {"model": "#1f5fa8", "baseline": "#c0641e"}
+COLORS = {"model": "#1f5fa8", "previous": "#6b8e23", "baseline": "#c0641e"}
 
 
 def _label(text: str) -> str:

@@ -40,7 +40,7 @@ def pct(x) -> str:
 
 
 def _roles(results: dict) -> list[str]:
-    return [r for r in ("model", "baseline") if r in results["models"]]
+    return [r for r in ("model", "previous", "baseline") if r in results["models"]]
 
 
 def _names(results: dict) -> dict[str, str]:

@@ -279,7 +279,8 @@ def evaluate(suites: dict[str, Suite], selected: list[str], models: dict,
              model_paths: dict[str, str] | None = None, log=None) -> dict:
     """Run the `selected` suites (names in `suites`) and return the results dict.
 
-    `models` maps role -> classifier: "model" is required, "baseline" optional. A suite whose
+    `models` maps role -> classifier: "model" is required, "previous" (the model it replaces)
+    and "baseline" optional. A suite whose
     inputs are missing here is recorded as skipped with the reason, not dropped silently.
     """
     if "model" not in models:
