@@ -69,7 +69,7 @@ def claim_and_decide(c, key, qid, decision, code=None, **extra):
 
 
 def test_edited_post_is_a_new_version_and_ids_are_per_client(env):
-    c, k, store = env
+    c, k, _store = env
     q1 = classify(c, k["client"], "post-1", HATE)
     claim_and_decide(c, k["alice"], q1["queue_id"], "benign", "NOT-OTHER")
     q2 = classify(c, k["client"], "post-1", HATE + " and worse")
@@ -85,7 +85,7 @@ def test_edited_post_is_a_new_version_and_ids_are_per_client(env):
 
 
 def test_escalation_queue_for_seniors(env):
-    c, k, store = env
+    c, k, _store = env
     q = classify(c, k["client"], "e1", THREAT)["queue_id"]
     esc = claim_and_decide(c, k["alice"], q, "escalate", note="threat? check")
     assert esc["status"] == "escalated" and esc["lane"] == "escalation"
@@ -161,7 +161,7 @@ def test_statement_of_reasons_is_recorded_returned_and_exported(env):
 def test_policy_md_lists_exactly_the_reason_codes():
     policy = (ROOT / "POLICY.md").read_text(encoding="utf-8")
     section = policy.split("## Reason codes", 1)[1].split("\n## ", 1)[0]
-    listed = re.findall(r"^\| `([A-Z]+-[A-Z]+)` \| (violating|benign) \|", section, re.M)
+    listed = re.findall(r"^\| `([A-Z]+-[A-Z]+)` \| (violating|benign) \|", section, re.MULTILINE)
     assert dict(listed) == {code: d for code, (d, _) in REASON_CODES.items()}
 
 
@@ -193,7 +193,7 @@ def test_appeal_reopens_for_a_different_reviewer_and_export_carries_the_final(en
 
 
 def test_qa_rereview_is_blind_and_feeds_kappa(tmp_path):
-    app, k, store = make_env(tmp_path, qa_share=1.0)
+    app, k, _store = make_env(tmp_path, qa_share=1.0)
     with TestClient(app) as c:
         qids = [classify(c, k["client"], f"q{i}", HATE if i % 2 else THREAT)["queue_id"]
                 for i in range(4)]
