@@ -207,7 +207,7 @@ def meta_rows(html: str) -> dict[str, str]:
 
 
 def test_item_metadata_is_labelled_right_when_author_and_context_are_empty(site):
-    c, keys, store = site
+    c, keys, _store = site
     hc = {"Authorization": f"Bearer {keys['client']}"}
     c.post("/v1/classify", json={"item_id": "m", "text": "they are vermin", "source": "feed"},
            headers=hc)
@@ -219,7 +219,7 @@ def test_item_metadata_is_labelled_right_when_author_and_context_are_empty(site)
 
 
 def test_msg_in_the_url_is_not_shown_only_app_flashes_are(site):
-    c, keys, store = site
+    c, keys, _store = site
     hc = {"Authorization": f"Bearer {keys['client']}"}
     c.post("/v1/classify", json={"item_id": "f", "text": "vermin", "source": "s"}, headers=hc)
     login(c, keys["reviewer"])
@@ -234,7 +234,7 @@ def test_msg_in_the_url_is_not_shown_only_app_flashes_are(site):
 
 
 def test_invisible_and_bidi_characters_are_shown_and_warned(site):
-    c, keys, store = site
+    c, keys, _store = site
     hc = {"Authorization": f"Bearer {keys['client']}"}
     c.post("/v1/classify", headers=hc, json={
         "item_id": "b\u200bidi", "text": "they are vermin, says rtl\u202eegrof", "source": "s\u2066x",
@@ -322,7 +322,7 @@ def test_undo_bulk_qa_stats_and_break_prompt_on_the_page(tmp_path):
 
 
 def test_long_items_show_the_evidence_first_and_collapse_the_text(site):
-    c, keys, store = site
+    c, keys, _store = site
     hc = {"Authorization": f"Bearer {keys['client']}"}
     text = "background " * 300 + "they are vermin" + " more" * 200
     c.post("/v1/classify", json={"item_id": "long", "text": text, "source": "s"}, headers=hc)

@@ -55,10 +55,7 @@ codecs.register_error("veguard-count-replace", _count_replace)
 @contextmanager
 def _open_text(path: Path, newline: str | None = None) -> Iterator[IO[str]]:
     try:
-        # The `with` is this generator-based context manager's caller; closed in `finally`.
-        f = open(  # noqa: SIM115
-            path, encoding="utf-8-sig", errors="veguard-count-replace", newline=newline
-        )
+        f = open(path, encoding="utf-8-sig", errors="veguard-count-replace", newline=newline)  # noqa: SIM115 - closed below
     except OSError as e:
         raise InputError(f"{path}: cannot read: {e.strerror or e}") from e
     try:
