@@ -342,7 +342,10 @@ ENDPOINTS = [("post", "/v1/moderations", "client"), ("post", "/v1/classify", "cl
              ("post", "/v1/queue/claim", "reviewer"),
              ("post", "/v1/queue/items/1/decision", "reviewer"),
              ("post", "/v1/admin/keys", "admin"), ("get", "/v1/queue/items", "reviewer"),
-             ("post", "/review/login", None), ("post", "/review/items/1/decide", "reviewer")]
+             ("post", "/review/login", None), ("post", "/review/items/1/decide", "reviewer"),
+             ("post", "/v1/queue/bulk-decision", "reviewer"), ("post", "/v1/queue/items/1/qa", "reviewer"),
+             ("post", "/v1/queue/items/1/appeal", "client"), ("post", "/v1/queue/items/1/undo", "reviewer"),
+             ("post", "/review/bulk", "reviewer")]
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
     lambda inner: (st.lists(inner, max_size=4)
@@ -352,7 +355,9 @@ bodies = st.one_of(
     st.binary(max_size=200),
     json_values.map(lambda v: json.dumps(v).encode()),
     st.dictionaries(st.sampled_from(["input", "text", "item_id", "source", "enqueue", "model",
-                                     "decision", "categories", "note", "role", "name", "author"]),
+                                     "decision", "categories", "note", "role", "name", "author",
+                                     "reason_code", "queue_ids", "reason", "queue",
+                                     "expires_days"]),
                     json_values, max_size=5).map(lambda v: json.dumps(v).encode()),
 )
 
@@ -379,7 +384,10 @@ def test_fuzzed_bodies_never_500(env, endpoint, body, ctype):
     ("get", "/v1/queue/items?limit=0"), ("get", "/v1/queue/items?status=bogus"),
     ("get", "/v1/queue/items?offset=-1"), ("get", "/review/items/99999999999999999999"),
     ("get", "/review?status=nope"), ("post", "/review/items/1/explode"), ("get", "/nowhere"),
-    ("put", "/v1/moderations"),
+    ("put", "/v1/moderations"), ("get", "/v1/queue/items?lane=nope"),
+    ("get", "/v1/queue/items?q=a%00b"), ("post", "/v1/queue/items/5/undo"),
+    ("post", "/v1/queue/items/5/qa"), ("get", "/review/qa/99999999999"), ("get", "/review/qa/3"),
+    ("get", "/review?lane=x"), ("post", "/review/bulk"),
 ])
 def test_bad_paths_and_queries_are_4xx_on_sqlite(tmp_path, method, path):
     store = SQLStore(f"sqlite:///{tmp_path}/v.db")

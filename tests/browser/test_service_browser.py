@@ -170,7 +170,7 @@ def _login(page, base, token):
 def test_layout_long_items_wellness_and_narrow_screens(server):
     from playwright.sync_api import sync_playwright
 
-    base, keys, store = server
+    base, keys, _store = server
     long_text = ("Background paragraph about the city council meeting. " * 60
                  + "they are vermin " + "and the rest of a long post. " * 80 + "rtl\u202eegrof")
     with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {keys['client']}"}) as c:

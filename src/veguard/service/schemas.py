@@ -15,6 +15,7 @@ from fastapi import Path
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool
 
 from veguard.result import ScoreResult
+from veguard.service.export import statement
 from veguard.service.reasons import REASON_CODES
 from veguard.service.store import DECISIONS, STATUSES, AuditEntry, DecisionRecord, QueueItem
 from veguard.taxonomy import ACTIONS, CATEGORIES, FLAGGING
@@ -229,8 +230,6 @@ class QueueItemOut(BaseModel):
     @classmethod
     def of(cls, item: QueueItem, now: float, *, blind: bool = False) -> QueueItemOut:
         """`blind` hides the first decision (QA re-reviewers must not see it)."""
-        from veguard.service.export import statement
-
         d = {k: v for k, v in vars(item).items() if k not in ("qa_claimed_by", "qa_lease_until")}
         d["status"] = item.effective_status(now)
         if d["status"] in ("pending", "escalated"):
