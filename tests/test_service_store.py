@@ -482,3 +482,27 @@ def test_v1_database_migrates(tmp_path, backend):
     assert created and new.version == 2 and new.previous_id == 1
     s.close()
     SQLStore(url).close()  # opening again is a no-op
+
+
+def test_stats_on_every_store(make_store):
+    from veguard.service.stats import queue_stats
+
+    clock = Clock()
+    s = make_store(clock)
+    old, _ = s.enqueue(item("old", hate=0.7), "c")
+    clock.t += 500
+    new, _ = s.enqueue(item("new", violence=0.7), "c")
+    s.claim(new.id, "r", 60)
+    s.decide(new.id, "r", "escalate", None, None)
+    done, _ = s.enqueue(item("done", extremism=0.8), "c")
+    s.claim(done.id, "r", 60)
+    s.decide(done.id, "r", "violating", None, None, "EXT-SUPPORT", qa=True)
+    s.qa_claim_next("q", 60)
+    s.qa_decide(done.id, "q", "violating", None, "EXT-GLORIFY", None)
+    st = queue_stats(s, sla_seconds=300)
+    assert st["depth"]["hate"]["pending"] == 1 and st["depth"]["violence"]["escalated"] == 1
+    assert st["depth"]["extremism"] == {"pending": 0, "claimed": 0, "escalated": 0}
+    assert st["oldest_age_s"]["hate"] == 500 and st["sla_breaches"]["hate"] == 1
+    assert [a["queue_id"] for a in st["alerts"]] == [old.id]
+    assert st["items_per_reviewer_per_hour"] == {"q": 1.0, "r": 2.0}
+    assert st["qa"]["pairs"] == 1 and st["qa"]["per_reviewer"]["r"]["agree"] == 1
