@@ -339,6 +339,10 @@ def test_export_audits_only_after_a_successful_atomic_write(tmp_path):
     out.write_text("old content\n")
     assert write_decisions(store, out, "t", statements=tmp_path / "sor.jsonl") == 1
     assert json.loads(out.read_text())["hate"] == 1
+    from veguard.data.decisions import read_decisions
+
+    (row,) = read_decisions(out)  # the corpus builder accepts the client-scoped ids
+    assert row["id"] == "review_queue:client/w1" and row["group"] == "client/w1"
     assert json.loads((tmp_path / "sor.jsonl").read_text())["reason_code"] == "HATE-SLUR"
     assert store.audit_log()[-1].detail["rows"] == 1
     assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")] == []
