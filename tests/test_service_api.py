@@ -75,7 +75,9 @@ def test_moderations_shape(env):
     assert res["categories"]["offensive"] is False  # ... so it is never true in categories
     assert res["informational_categories"] == {"offensive": True}
     assert res["category_scores"]["offensive"] == 0.95
-    wrong = c.post("/v1/moderations", json={"input": "x", "model": "gpt"}, headers=h(keys["client"]))
+    wrong = c.post(
+        "/v1/moderations", json={"input": "x", "model": "gpt"}, headers=h(keys["client"])
+    )
     assert wrong.status_code == 422 and "model" in wrong.json()["error"]["message"]
 
 
@@ -89,10 +91,14 @@ def test_classify_enqueues_once_and_queue_flow(env):
     assert r.status_code == 200
     q = r.json()["queue"]
     assert q["enqueued"] and q["created"] and q["queue_id"] == 1
-    again = c.post("/v1/classify", json={"item_id": "p1", "text": EXTREMIST, "source": "forum"}, headers=hc)
+    again = c.post(
+        "/v1/classify", json={"item_id": "p1", "text": EXTREMIST, "source": "forum"}, headers=hc
+    )
     assert again.json()["queue"] == {**q, "created": False,
                                      "reason": "item_id already in the queue with this text"}
-    benign = c.post("/v1/classify", json={"item_id": "p2", "text": "peace", "source": "f"}, headers=hc)
+    benign = c.post(
+        "/v1/classify", json={"item_id": "p2", "text": "peace", "source": "f"}, headers=hc
+    )
     assert not benign.json()["queue"]["enqueued"]
     skip = c.post("/v1/classify", json={"item_id": "p3", "text": THREAT, "source": "f",
                                         "enqueue": False}, headers=hc)
@@ -343,8 +349,10 @@ ENDPOINTS = [("post", "/v1/moderations", "client"), ("post", "/v1/classify", "cl
              ("post", "/v1/queue/items/1/decision", "reviewer"),
              ("post", "/v1/admin/keys", "admin"), ("get", "/v1/queue/items", "reviewer"),
              ("post", "/review/login", None), ("post", "/review/items/1/decide", "reviewer"),
-             ("post", "/v1/queue/bulk-decision", "reviewer"), ("post", "/v1/queue/items/1/qa", "reviewer"),
-             ("post", "/v1/queue/items/1/appeal", "client"), ("post", "/v1/queue/items/1/undo", "reviewer"),
+             ("post", "/v1/queue/bulk-decision", "reviewer"),
+             ("post", "/v1/queue/items/1/qa", "reviewer"),
+             ("post", "/v1/queue/items/1/appeal", "client"),
+             ("post", "/v1/queue/items/1/undo", "reviewer"),
              ("post", "/review/bulk", "reviewer")]
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),

@@ -90,7 +90,9 @@ def test_queue_export_writes_the_corpus_schema(tmp_path, capsys):
     rows = [json.loads(line) for line in out.read_text().splitlines()]
     assert [(r["id"], r["hate"], r["extremism"]) for r in rows] == [("review_queue:a", 1, 0),
                                                                     ("review_queue:b", 0, 0)]
-    assert store.audit_log()[-1].action == "export" and store.audit_log()[-1].actor.startswith("cli")
+    assert store.audit_log()[-1].action == "export" and store.audit_log()[-1].actor.startswith(
+        "cli"
+    )
     n = len(store.audit_log())
     assert queue_main(["export", "--output", str(tmp_path / "no" / "x.jsonl"), "--db", db]) == 1
     assert len(store.audit_log()) == n  # a failed export is not audited as one
@@ -154,3 +156,6 @@ def test_real_classifier_through_the_api(tiny_model_dir, tmp_path):
         )
         assert r.status_code == 200 and r.json()["queue"]["created"], r.text
     assert store.get(1).model == clf.name
+    # The statement of reasons reads the real Classifier's metadata (a modeldir.ModelMeta).
+    assert store.get(1).policy_version == clf.meta.policy_version
+    assert store.get(1).thresholds["review"] == {c: 0.0 for c in clf.thresholds.review}

@@ -157,7 +157,8 @@ def test_decision_validation(make_store):
         s.decide(a.id, "r", "violating", {"violence": True}, None)
     with pytest.raises(ValueError, match="reason_code: 'NOT-NEWS' is not a 'violating'"):
         s.decide(a.id, "r", "violating", {"violence": True}, None, "NOT-NEWS")
-    assert s.decide(a.id, "r", "violating", {"violence": True}, None, "VIO-THREAT").status == "decided"
+    done = s.decide(a.id, "r", "violating", {"violence": True}, None, "VIO-THREAT")
+    assert done.status == "decided"
 
 
 def test_claim_filters(make_store):

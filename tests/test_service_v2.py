@@ -188,7 +188,8 @@ def test_appeal_reopens_for_a_different_reviewer_and_export_carries_the_final(en
     assert [(d["kind"], d["decision"]) for d in detail["decisions"]] == [
         ("review", "violating"), ("appeal", "benign")]
     assert detail["audit"][-1]["detail"]["reversed"] is True
-    (row,) = [json.loads(x) for x in c.get("/v1/queue/export", headers=h(k["admin"])).text.splitlines()]
+    exported = c.get("/v1/queue/export", headers=h(k["admin"])).text
+    (row,) = [json.loads(x) for x in exported.splitlines()]
     assert row["hate"] == 0
 
 

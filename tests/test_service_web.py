@@ -118,7 +118,9 @@ def test_hostile_content_is_escaped_everywhere(site):
         note = "note " + PAYLOADS[item.id % len(PAYLOADS)]
         form = (f"decision=benign&reason_code=NOT-OTHER"
                 f"&note={__import__('urllib.parse').parse.quote(note)}")
-        r = c.post(f"/review/items/{item.id}/decide", content=form, headers=FORM, follow_redirects=False)
+        r = c.post(
+            f"/review/items/{item.id}/decide", content=form, headers=FORM, follow_redirects=False
+        )
         assert r.status_code == 303
         html = c.get(f"/review/items/{item.id}").text
         assert_inert(html)
@@ -149,7 +151,8 @@ def test_form_decisions_leases_and_csrf(site):
                    content="decision=violating&cat_hate=0&reason_code=HATE-SLUR")
     # Not recorded: back to the item (the claim is kept) with the reason in a flash message.
     assert wrong.status_code == 303 and wrong.headers["location"] == "/review/items/1"
-    assert "Not recorded: categories: a &#39;violating&#39; decision" in c.get("/review/items/1").text
+    flash = c.get("/review/items/1").text
+    assert "Not recorded: categories: a &#39;violating&#39; decision" in flash
     assert store.get(1).status == "claimed"
     ok = c.post("/review/items/1/decide", headers=FORM, follow_redirects=False,
                 content="decision=violating&cat_violence=1&reason_code=VIO-THREAT")
@@ -237,20 +240,24 @@ def test_invisible_and_bidi_characters_are_shown_and_warned(site):
     c, keys, _store = site
     hc = {"Authorization": f"Bearer {keys['client']}"}
     c.post("/v1/classify", headers=hc, json={
-        "item_id": "b\u200bidi", "text": "they are vermin, says rtl\u202eegrof", "source": "s\u2066x",
+        "item_id": "b\u200bidi", "text": "they are vermin, says rtl\u202eegrof",
+        "source": "s\u2066x",
         "author": "adm\u200din", "context": "c\ufeff"})
     login(c, keys["reviewer"])
     html = c.get("/review/items/1").text
     assert "\u202e" not in html and "\u200b" not in html and "\u200d" not in html
-    assert "rtl<span class=\"invisible\" title=\"invisible character\">\u27e8U+202E\u27e9</span>egrof" in html
+    marker = '<span class="invisible" title="invisible character">\u27e8U+202E\u27e9</span>'
+    assert f"rtl{marker}egrof" in html
     rows = meta_rows(html)
     assert rows["Source"] == "s\u27e8U+2066\u27e9x" and rows["Author"] == "adm\u27e8U+200D\u27e9in"
     assert rows["Context"] == "c\u27e8U+FEFF\u27e9"
     assert 'id="invisible-warning"' in html
     listing = c.get("/review").text  # the list shows them too
     assert "\u27e8U+2066\u27e9" in listing and "\u2066" not in listing
-    plain = c.post("/v1/classify", headers=hc, json={"item_id": "p", "text": "vermin", "source": "s"})
-    assert 'id="invisible-warning"' not in c.get(f"/review/items/{plain.json()['queue']['queue_id']}").text
+    plain = c.post("/v1/classify", headers=hc,
+                   json={"item_id": "p", "text": "vermin", "source": "s"})
+    plain_id = plain.json()["queue"]["queue_id"]
+    assert 'id="invisible-warning"' not in c.get(f"/review/items/{plain_id}").text
 
 
 def test_revoked_key_ends_its_sessions(tmp_path):

@@ -36,7 +36,8 @@ pytestmark = [
 
 ARTIFACTS = Path(os.environ.get("VEGUARD_TEST_ARTIFACTS")
                  or Path(__file__).resolve().parents[2] / "test-artifacts") / "browser"
-XSS = ["<script>window.__xss=1;alert(1)</script>", '"><img src=x onerror="window.__xss=2;alert(2)">',
+XSS = ["<script>window.__xss=1;alert(1)</script>",
+       '"><img src=x onerror="window.__xss=2;alert(2)">',
        "' onmouseover='window.__xss=3' x='"]
 
 
@@ -145,7 +146,8 @@ def test_reviewer_claims_decides_and_payloads_stay_inert(server):
             ids = page.locator("tr.item td:nth-child(2)").all_inner_texts()
             assert ids == ["2"]  # the decided item left the (pending) queue
             assert page.locator("#depth-decided").inner_text() == "1"
-            assert page.locator("#undo").is_visible() and page.locator("#exposure").inner_text() == "1"
+            assert page.locator("#undo").is_visible()
+            assert page.locator("#exposure").inner_text() == "1"
 
             page.goto(f"{base}/review/items/1")
             assert page.locator("#decision").is_visible()
@@ -156,7 +158,9 @@ def test_reviewer_claims_decides_and_payloads_stay_inert(server):
             browser.close()
     assert dialogs == []
     item = store.get(1)
-    assert item.status == "decided" and item.decision == "benign" and item.decided_by == "reviewer-1"
+    assert (
+        item.status == "decided" and item.decision == "benign" and item.decided_by == "reviewer-1"
+    )
     assert item.reason_code == "NOT-OTHER"
 
 

@@ -1,8 +1,8 @@
 """`create_app(classifier, store, settings)`: the moderation API, review queue and reviewer page.
 
 The app holds its collaborators on `app.state` (classifier, store, settings, keyring, batcher,
-metrics, limiter); routers read them from there. One pure-ASGI middleware does what must happen around
-every request: the body-size limit (before anything parses), security headers (a CSP that
+metrics, limiter); routers read them from there. One pure-ASGI middleware does what must happen
+around every request: the body-size limit (before anything parses), security headers (a CSP that
 forbids inline script on everything but /docs), and request metrics.
 
 What it leaves out: TLS and process management (run behind a reverse proxy; `veguard serve`

@@ -111,14 +111,13 @@ def serve_main(argv: list[str]) -> int:
     from veguard.service.app import create_app
 
     def load():
+        from veguard import modeldir
         from veguard.modeling import Classifier  # heavy (torch): only when really serving
 
         clf = Classifier.load(args.model)
         try:
-            from veguard.modeling import resolve_model_path
-
-            clf.model_version = weights_hash(resolve_model_path(args.model))
-        except (ImportError, OSError):  # the statement of reasons then says '' (unknown)
+            clf.model_version = weights_hash(modeldir.resolve(args.model))
+        except OSError:  # unreadable weights: the statement of reasons says '' (unknown)
             clf.model_version = ""
         return clf
 

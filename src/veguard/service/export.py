@@ -1,5 +1,5 @@
-"""Reviewer decisions -> training-corpus rows (docs/DESIGN.md), for `veguard data build --decisions`,
-and the statement of reasons for each final decision.
+"""Reviewer decisions -> corpus rows (data/schema.py), for `veguard data build --decisions`, and
+the statement of reasons for each final decision.
 
 Each decided item becomes one row: `id, text, extremism, violence, hate, offensive, context,
 source, group`. Labels: `violating` starts from the model's predicted categories, `benign` from
@@ -27,6 +27,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from veguard.data.normalize import normalize
+from veguard.data.schema import make_row
 from veguard.service.reasons import REASON_CODES
 from veguard.service.store import QueueItem, QueueStore
 from veguard.taxonomy import CATEGORIES
@@ -56,10 +57,8 @@ def decision_row(item: QueueItem) -> dict | None:
         return None
     group = _group(item)
     rid = f"{SOURCE}:{group}" + (f"@v{item.version}" if item.version > 1 else "")
-    row = {"id": rid, "text": normalize(item.text)}
-    row.update({c: int(labels[c]) for c in CATEGORIES})
-    row.update({"context": "review", "source": SOURCE, "group": group})
-    return row
+    return make_row(rid, normalize(item.text), context="review", source=SOURCE, group=group,
+                    **{c: int(labels[c]) for c in CATEGORIES})
 
 
 def decision_rows(items: Iterable[QueueItem]) -> list[dict]:

@@ -21,7 +21,8 @@ DECISIONS: tuple[str, ...] = ("violating", "benign", "escalate")
 
 # code -> (decision it supports, one-line meaning). Keep in step with POLICY.md.
 REASON_CODES: dict[str, tuple[str, str]] = {
-    "EXT-SUPPORT": ("violating", "supports or praises a violent extremist organisation or movement"),
+    "EXT-SUPPORT": ("violating",
+                    "supports or praises a violent extremist organisation or movement"),
     "EXT-RECRUIT": ("violating", "recruits for, or directs people to, a violent extremist group"),
     "EXT-GLORIFY": ("violating", "glorifies a terrorist attack or attacker"),
     "VIO-THREAT": ("violating", "threatens violence against a person or group"),
@@ -30,7 +31,8 @@ REASON_CODES: dict[str, tuple[str, str]] = {
     "HATE-SLUR": ("violating", "attacks people for a protected characteristic with slurs"),
     "NOT-NEWS": ("benign", "news reporting or documentation of extremism or violence"),
     "NOT-COUNTERSPEECH": ("benign", "counter-speech: condemns, rebuts or mocks the harmful view"),
-    "NOT-OTHER": ("benign", "no violation under POLICY.md for another reason (say why in the note)"),
+    "NOT-OTHER": ("benign",
+                  "no violation under POLICY.md for another reason (say why in the note)"),
 }
 
 

@@ -171,7 +171,9 @@ class AppealRequest(Strict):
 class ClaimRequest(Strict):
     category: Literal[CATEGORIES] | None = Field(  # type: ignore[valid-type]
         default=None, description="Only claim items flagged in this category.")
-    source: _short(100) | None = Field(default=None, description="Only claim items from this source.")
+    source: _short(100) | None = Field(
+        default=None, description="Only claim items from this source."
+    )
     queue: Literal["review", "escalation"] = Field(
         default="review", description="'review' (new items and appeals) or 'escalation' "
                                       "(escalated items; senior reviewers only).")
@@ -293,7 +295,8 @@ class QueueList(BaseModel):
 
 
 class KeyCreateRequest(Strict):
-    role: Literal["client", "reviewer", "senior", "admin"] = Field(description="The new key's role.")
+    role: Literal["client", "reviewer", "senior", "admin"] = Field(
+        description="The new key's role.")
     name: _short(200, 1) = Field(description="A unique name; it identifies the reviewer in audits.")
     expires_days: float | None = Field(default=None, gt=0, le=3650,
                                        description="Days until the key expires (default: never).")

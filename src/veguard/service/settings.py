@@ -59,17 +59,20 @@ class Settings:
         metadata={"help": "texts per minute each client key may score (0: no limit); over it, 429"},
     )
     rate_limit_burst: int = field(
-        default=300, metadata={"help": "texts a client key may score at once before the rate applies"}
+        default=300,
+        metadata={"help": "texts a client key may score at once before the rate applies"},
     )
     qa_share: float = field(
-        default=0.05, metadata={"help": "share of decided items (0 to 1) sent for blind QA re-review"}
+        default=0.05,
+        metadata={"help": "share of decided items (0 to 1) sent for blind QA re-review"},
     )
     sla_seconds: float = field(
         default=4 * 3600.0,
         metadata={"help": "an item waiting longer than this is an SLA breach (stats, metrics)"},
     )
     break_every: int = field(
-        default=25, metadata={"help": "prompt a reviewer to take a break after this many items (0: never)"}
+        default=25,
+        metadata={"help": "prompt a reviewer to take a break after this many items (0: never)"},
     )
     undo_seconds: float = field(
         default=10.0, metadata={"help": "how long after a decision its reviewer may undo it"}
@@ -133,7 +136,9 @@ def _settable():
 
 
 def _caster(type_):
-    return {"int": int, "float": float, "str": str}.get(type_, type_) if isinstance(type_, str) else type_
+    if not isinstance(type_, str):  # annotations are strings here (from __future__ import ...)
+        return type_
+    return {"int": int, "float": float, "str": str}.get(type_, type_)
 
 
 def _parse(type_, raw: str):

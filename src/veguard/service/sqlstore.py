@@ -210,7 +210,8 @@ def migrate_v1(engine: Engine) -> bool:
     key_cols = {c["name"] for c in insp.get_columns("api_keys")}
     cols = ", ".join(V1_ITEM_COLUMNS)
     fix = ("UPDATE queue_items SET status = 'escalated', lane = 'escalation', decision = NULL, "
-           "decided_by = NULL, decided_at = NULL WHERE status = 'decided' AND decision = 'escalate'")
+           "decided_by = NULL, decided_at = NULL "
+           "WHERE status = 'decided' AND decision = 'escalate'")
     if engine.dialect.name == "sqlite":
         raw = engine.raw_connection()
         try:
@@ -249,7 +250,8 @@ def migrate_v1(engine: Engine) -> bool:
         for col in items.columns:
             if col.name in existing:
                 continue
-            ddl = f"ALTER TABLE queue_items ADD COLUMN {col.name} {col.type.compile(engine.dialect)}"
+            type_ = col.type.compile(engine.dialect)
+            ddl = f"ALTER TABLE queue_items ADD COLUMN {col.name} {type_}"
             if col.name in defaults:
                 ddl += f" NOT NULL DEFAULT {defaults[col.name]}"
             conn.exec_driver_sql(ddl)

@@ -330,7 +330,8 @@ class MemoryStore:
         if row.lane == "escalation" and not senior:
             return f"queue item {row.id} is escalated: only a senior reviewer may claim it"
         if row.lane == "appeal" and row.decided_by == reviewer:
-            return f"queue item {row.id} is an appeal of your own decision: another reviewer decides it"
+            return (f"queue item {row.id} is an appeal of your own decision: another reviewer "
+                    "decides it")
         return None
 
     def claim_next(self, reviewer, lease_seconds, *, category=None, source=None,

@@ -17,8 +17,9 @@ ERRORS = {c: {"model": ErrorResponse} for c in (401, 403, 409, 422)}
 Admin = Annotated[Principal, Depends(require("admin"))]
 
 
-@router.get("/v1/queue/export", responses={**ERRORS, 200: {"content": {"application/x-ndjson": {}}}},
-            summary="Decided items as JSONL: training-corpus rows, or statements of reasons (admin)")
+@router.get("/v1/queue/export",
+            responses={**ERRORS, 200: {"content": {"application/x-ndjson": {}}}},
+            summary="Decided items as JSONL: corpus rows, or statements of reasons (admin)")
 def export(request: Request, who: Admin,
            kind: Annotated[Literal["corpus", "statements"], Query(
                description="'corpus' (veguard data build --decisions) or 'statements' "

@@ -54,11 +54,12 @@ def rate_limit(request: Request, who: Principal, cost: int) -> None:
 
 def model_info(clf) -> dict:
     """What the statement of reasons records about the model that scored an item."""
-    meta = getattr(clf, "meta", None) or {}
+    meta = getattr(clf, "meta", None)  # a modeldir.ModelMeta on the real Classifier
+    policy = getattr(meta, "policy_version", None) or POLICY_VERSION
     th = clf.thresholds
     return {"model": clf.name, "model_version": str(getattr(clf, "model_version", "") or ""),
             "thresholds": {"review": dict(th.review), "auto": dict(th.auto)},
-            "policy_version": str(meta.get("policy_version") or POLICY_VERSION)}
+            "policy_version": str(policy)}
 
 
 async def score_texts(request: Request, texts: list[str]) -> list[ScoreResult]:
@@ -125,7 +126,8 @@ async def classify(body: ClassifyRequest, request: Request,
         if not created:
             reason = "item_id already in the queue with this text"
         elif item.version > 1:
-            reason = f"changed text: version {item.version} of the item (previous: {item.previous_id})"
+            reason = (f"changed text: version {item.version} of the item "
+                      f"(previous: {item.previous_id})")
         else:
             reason = "new item"
         ref = QueueRef(enqueued=True, created=created, queue_id=item.id, priority=item.priority,

@@ -67,8 +67,9 @@ def list_items(request: Request, who: Reviewer,
                                                    description="only this source")] = None,
                lane: Annotated[Literal[LANES] | None, Query(  # type: ignore[valid-type]
                    description="review, escalation or appeal")] = None,
-               q: Annotated[str | None, Query(max_length=200, pattern=NO_NUL,
-                                              description="text contains (case-insensitive)")] = None,
+               q: Annotated[str | None, Query(
+                   max_length=200, pattern=NO_NUL,
+                   description="text contains (case-insensitive)")] = None,
                author: Annotated[str | None, Query(max_length=200, pattern=NO_NUL,
                                                    description="exact author")] = None,
                item_id: Annotated[str | None, Query(max_length=200, pattern=NO_NUL,
