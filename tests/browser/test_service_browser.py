@@ -226,3 +226,74 @@ def test_layout_long_items_wellness_and_narrow_screens(server):
                 ctx.close()
         finally:
             browser.close()
+
+
+def test_bulk_escalation_and_qa_flows(server):
+    """Bulk-decide a campaign from the list, escalate an item, a senior takes it from the
+    escalation queue; the stats page renders; all at a narrow width too."""
+    from playwright.sync_api import sync_playwright
+
+    base, keys, store = server
+    with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {keys['client']}"}) as c:
+        camp = [c.post("/v1/classify", json={"item_id": f"camp-{i}", "source": "s",
+                                             "text": f"they are vermin, campaign 9 #{i}"})
+                .json()["queue"]["queue_id"] for i in range(3)]
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            _login(page, base, keys["reviewer"])
+            page.fill("#search-q", "campaign 9")
+            page.click("#filter")
+            page.wait_for_url(f"{base}/review?*")
+            assert sorted(int(x) for x in page.locator("tr.item").evaluate_all(
+                "rows => rows.map(r => r.dataset.id)")) == camp
+            for qid in camp:
+                page.check(f"#select-{qid}")
+            page.select_option("#bulk-reason", "HATE-DEHUM")
+            shot(page, "bulk-1280")
+            page.click("#bulk-benign")  # benign with a violating code: refused per item
+            page.wait_for_url(f"{base}/review")
+            assert "0 of 3 items decided" in page.locator("#message").inner_text()
+            page.fill("#search-q", "campaign 9")
+            page.click("#filter")
+            page.wait_for_url(f"{base}/review?*")
+            for qid in camp:
+                page.check(f"#select-{qid}")
+            page.select_option("#bulk-reason", "HATE-DEHUM")
+            page.click("#bulk-violating")
+            page.wait_for_url(f"{base}/review")
+            assert "3 of 3 items decided" in page.locator("#message").inner_text()
+            assert all(store.get(q).decision == "violating" for q in camp)
+
+            page.click("#claim-next")
+            page.wait_for_url(f"{base}/review/items/*")
+            escalated = int(page.url.rsplit("/", 1)[1])
+            page.keyboard.press("u")
+            page.keyboard.press("e")
+            page.wait_for_url(f"{base}/review?undo=*")
+            assert store.get(escalated).status == "escalated"
+            page.goto(f"{base}/review/items/{escalated}")
+            assert page.locator("#senior-only").is_visible()
+            page.click("#logout")
+            page.wait_for_url(f"{base}/review/login")
+
+            page.set_viewport_size({"width": 390, "height": 844})
+            _login(page, base, keys["senior"])
+            page.click("#claim-escalated")
+            page.wait_for_url(f"{base}/review/items/{escalated}")
+            assert page.locator("#decide-escalate").count() == 0
+            assert no_horizontal_overflow(page)  # long unbroken payloads in the metadata wrap
+            page.keyboard.press("u")
+            page.select_option("#reason-code", "VIO-THREAT")
+            page.locator("h1").click()
+            shot(page, "escalated-senior-narrow")
+            page.keyboard.press("v")
+            page.wait_for_url(f"{base}/review?undo=*")
+            assert store.get(escalated).decided_by == "senior-1"
+            page.goto(f"{base}/review/stats")
+            assert page.locator("#kappa-reviewer").is_visible()
+            assert no_horizontal_overflow(page)
+            shot(page, "stats-narrow")
+        finally:
+            browser.close()
