@@ -207,6 +207,10 @@ def test_qa_rereview_is_blind_and_feeds_kappa(tmp_path):
             assert got.status_code == 200
             blind = got.json()
             assert blind["decision"] is None and blind["decided_by"] is None
+            # Reading the item another way while holding its QA lease is blind too.
+            peek = c.get(f"/v1/queue/items/{blind['id']}", headers=h(k["bob"])).json()
+            assert peek["item"]["decision"] is None and peek["decisions"] == []
+            assert peek["audit"] == []
             assert blind["statement"] is None and blind["qa_status"] == "claimed"
             # bob agrees on two items and disagrees on two
             body = ({"decision": "violating", "reason_code": "VIO-INCITE"} if n < 2 else

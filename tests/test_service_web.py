@@ -309,6 +309,8 @@ def test_undo_bulk_qa_stats_and_break_prompt_on_the_page(tmp_path):
         login(c, keys["ben"])
         r = c.get("/review/qa", follow_redirects=False)
         qid = int(r.headers["location"].rsplit("/", 1)[1])
+        peek = c.get(f"/review/items/{qid}", follow_redirects=False)
+        assert peek.headers["location"] == f"/review/qa/{qid}"  # no peeking at the first decision
         blind = c.get(f"/review/qa/{qid}").text
         assert 'id="blind-note"' in blind and "HATE-" not in blind.split('id="decide-form"')[0]
         assert "ann" not in blind  # who decided first is hidden too

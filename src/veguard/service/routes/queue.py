@@ -41,6 +41,11 @@ def _out(request: Request, item, blind: bool = False) -> QueueItemOut:
     return QueueItemOut.of(item, request.app.state.store.clock(), blind=blind)
 
 
+def in_qa(item, who: Principal) -> bool:
+    """True while `who` holds the item's QA re-review: every view of it must then be blind."""
+    return item.qa_status == "claimed" and item.qa_claimed_by == who.name
+
+
 def qa_sample(request: Request) -> bool:
     """Whether this decision goes to blind QA re-review (a `qa_share` of them)."""
     share = request.app.state.settings.qa_share
@@ -90,6 +95,8 @@ def get_item(queue_id: QueueId, request: Request, who: Reviewer):
     item = store.get(queue_id)
     if item is None:
         raise HTTPException(404, f"queue item {queue_id} does not exist")
+    if in_qa(item, who):
+        return QueueItemDetail(item=_out(request, item, blind=True), decisions=[], audit=[])
     return QueueItemDetail(item=_out(request, item),
                            decisions=[DecisionOut.of(d) for d in store.history(queue_id)],
                            audit=[AuditOut.of(a) for a in store.audit_log(queue_id)])

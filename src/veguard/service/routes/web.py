@@ -26,7 +26,7 @@ from veguard.service.auth import (
     start_session,
 )
 from veguard.service.reasons import REASON_CODES, codes_for
-from veguard.service.routes.queue import qa_sample
+from veguard.service.routes.queue import in_qa, qa_sample
 from veguard.service.schemas import QueueId
 from veguard.service.stats import queue_stats
 from veguard.service.store import DECISIONS, LANES, STATUSES, QueueError
@@ -186,12 +186,14 @@ async def claim_next(request: Request) -> Response:
 
 
 @router.get("/items/{queue_id}", response_class=HTMLResponse)
-def item_page(queue_id: QueueId, request: Request) -> HTMLResponse:
+def item_page(queue_id: QueueId, request: Request) -> Response:
     who = _reviewer(request)
     store = request.app.state.store
     item = store.get(queue_id)
     if item is None:
         raise HTTPException(404, f"queue item {queue_id} does not exist")
+    if in_qa(item, who):  # the QA re-reviewer must not see the first decision here either
+        return RedirectResponse(f"/review/qa/{queue_id}", status_code=303)
     now = store.clock()
     status = item.effective_status(now)
     return page("item.html", who=who, item=item, status=status,
