@@ -1,4 +1,5 @@
-"""Review queue v2 (issue #13) through the HTTP API, on SQLite: edited posts and per-client ids,
+"""Review queue v2 (issue #13) through the HTTP API, on SQLite and (when VEGUARD_TEST_PG_URL is
+set) PostgreSQL: edited posts and per-client ids,
 escalation to seniors, contradictory decisions, reason codes and the statement of reasons,
 appeals, blind QA and kappa, undo, bulk decisions, search, stats and metrics, rate limits, the
 OpenAI drop-in rules, `veguard serve` settings and the export's write-then-audit."""
@@ -6,6 +7,7 @@ OpenAI drop-in rules, `veguard serve` settings and the export's write-then-audit
 from __future__ import annotations
 
 import json
+import os
 import re
 from pathlib import Path
 
@@ -15,7 +17,7 @@ from fastapi.testclient import TestClient
 from veguard.service import Settings, create_app
 from veguard.service.auth import create_key
 from veguard.service.reasons import REASON_CODES
-from veguard.service.sqlstore import SQLStore
+from veguard.service.sqlstore import SQLStore, make_engine, metadata
 from veguard.service.stats import cohen_kappa
 from veguard.taxonomy import CATEGORIES, POLICY_VERSION
 from veguard.testing import FakeClassifier
@@ -29,8 +31,24 @@ def h(token: str) -> dict:
     return {"Authorization": f"Bearer {token}"}
 
 
-def make_env(tmp_path, **settings):
-    store = SQLStore(f"sqlite:///{tmp_path}/v2.db")
+PG_URL = os.environ.get("VEGUARD_TEST_PG_URL")
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=[pytest.mark.postgres,
+                                                                  pytest.mark.skipif(
+    not PG_URL, reason="VEGUARD_TEST_PG_URL is unset (run `eval $(scripts/ci_services.sh)`)")])])
+def db(request, tmp_path):
+    """A fresh database URL: a SQLite file, or the PostgreSQL test database emptied."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path}/v2.db"
+    engine = make_engine(PG_URL)
+    metadata.drop_all(engine)
+    engine.dispose()
+    return PG_URL
+
+
+def make_env(url, **settings):
+    store = SQLStore(url)
     roles = {"client": "client", "client2": "client", "alice": "reviewer", "bob": "reviewer",
              "sen": "senior", "admin": "admin"}
     keys = {n: create_key(store, r, n, "test") for n, r in roles.items()}
@@ -41,8 +59,8 @@ def make_env(tmp_path, **settings):
 
 
 @pytest.fixture
-def env(tmp_path):
-    app, keys, store = make_env(tmp_path, qa_share=0.0)
+def env(db):
+    app, keys, store = make_env(db, qa_share=0.0)
     with TestClient(app) as c:
         yield c, keys, store
 
@@ -123,8 +141,8 @@ def test_contradictory_decisions_are_refused_naming_the_field(env):
     assert not q2["enqueued"]
 
 
-def test_violating_needs_a_category_when_the_prediction_has_none(tmp_path):
-    app, k, store = make_env(tmp_path, qa_share=0.0, enqueue_on="review")
+def test_violating_needs_a_category_when_the_prediction_has_none(db):
+    app, k, store = make_env(db, qa_share=0.0, enqueue_on="review")
     with TestClient(app) as c:
         app.state.classifier.thresholds.review = {cat: 0.99 for cat in CATEGORIES}
         q = classify(c, k["admin"], "n1", HATE, enqueue=True)
@@ -193,8 +211,8 @@ def test_appeal_reopens_for_a_different_reviewer_and_export_carries_the_final(en
     assert row["hate"] == 0
 
 
-def test_qa_rereview_is_blind_and_feeds_kappa(tmp_path):
-    app, k, _store = make_env(tmp_path, qa_share=1.0)
+def test_qa_rereview_is_blind_and_feeds_kappa(db):
+    app, k, _store = make_env(db, qa_share=1.0)
     with TestClient(app) as c:
         qids = [classify(c, k["client"], f"q{i}", HATE if i % 2 else THREAT)["queue_id"]
                 for i in range(4)]
@@ -274,8 +292,8 @@ def test_bulk_decision_decides_each_and_audits_each(env):
     assert bad.json()["results"][0]["ok"] is False and store.get(other).status == "pending"
 
 
-def test_stats_and_metrics_report_depth_age_and_sla(tmp_path):
-    app, k, store = make_env(tmp_path, qa_share=0.0, sla_seconds=60)
+def test_stats_and_metrics_report_depth_age_and_sla(db):
+    app, k, store = make_env(db, qa_share=0.0, sla_seconds=60)
     with TestClient(app) as c:
         q1 = classify(c, k["client"], "old", HATE)["queue_id"]
         classify(c, k["client"], "new", THREAT)
@@ -297,8 +315,8 @@ def test_stats_and_metrics_report_depth_age_and_sla(tmp_path):
         assert 'veguard_queue_oldest_age_seconds{category="violence"}' in text
 
 
-def test_rate_limit_answers_429_with_retry_after(tmp_path):
-    app, k, _ = make_env(tmp_path, rate_limit_per_minute=60, rate_limit_burst=3)
+def test_rate_limit_answers_429_with_retry_after(db):
+    app, k, _ = make_env(db, rate_limit_per_minute=60, rate_limit_burst=3)
     with TestClient(app) as c:
         codes = [c.post("/v1/moderations", json={"input": "hi"}, headers=h(k["client"])).status_code
                  for _ in range(3)]
@@ -329,10 +347,10 @@ def test_openai_model_names_and_flagged_matches_categories(env):
                   headers=h(k["client"])).status_code == 422
 
 
-def test_export_audits_only_after_a_successful_atomic_write(tmp_path):
+def test_export_audits_only_after_a_successful_atomic_write(db, tmp_path):
     from veguard.service.export import write_decisions
 
-    app, k, store = make_env(tmp_path)
+    app, k, store = make_env(db)
     with TestClient(app) as c:
         q = classify(c, k["client"], "w1", HATE)["queue_id"]
         claim_and_decide(c, k["alice"], q, "violating", "HATE-SLUR")
