@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import sys
 
 import pytest
@@ -184,3 +185,28 @@ def test_missing_model_is_one_line_error(tmp_path, capsys):
     rc = main(["--model", str(tmp_path / "no_model"), "hello"])
     _, err = capsys.readouterr()
     assert rc == 2 and "no_model" in err and "Traceback" not in err
+
+
+def test_leftovers_of_a_killed_run_are_cleaned_by_the_next(run, tmp_path, monkeypatch):
+    import subprocess
+    import tempfile
+
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp))
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)
+    dead_pid = int(dead.stdout)  # that process has exited
+    stale_dir = tmp / f"veguard-score-{dead_pid}-abc"
+    stale_dir.mkdir()
+    (stale_dir / "stdin").write_text("a full copy of someone's stdin")
+    live_dir = tmp / f"veguard-score-{os.getppid()}-def"  # a live process: left alone
+    live_dir.mkdir()
+    out = tmp_path / "out.jsonl"
+    stale_out = tmp_path / f".out.jsonl.{dead_pid}-xyz.tmp"
+    stale_out.write_text("half-written")
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(b"hello\n")))
+    rc, _, _ = run("--input", "-", "--output", str(out))
+    assert rc == 0 and len(_jsonl(out.read_text())) == 1
+    assert not stale_dir.exists() and not stale_out.exists() and live_dir.exists()
+    assert [p.name for p in tmp.iterdir()] == [live_dir.name]  # this run left nothing either

@@ -29,7 +29,8 @@ THREAT = "i will shoot them tomorrow"
 def env(tmp_path):
     # SQLite, not the in-memory store: malformed input must not reach the database as a 500.
     store = SQLStore(f"sqlite:///{tmp_path}/api.db")
-    keys = {r: create_key(store, r, f"{r}-1", "test") for r in ("client", "reviewer", "admin")}
+    keys = {r: create_key(store, r, f"{r}-1", "test")
+            for r in ("client", "reviewer", "senior", "admin")}
     keys["reviewer2"] = create_key(store, "reviewer", "reviewer-2", "test")
     app = create_app(FakeClassifier(), store, Settings(batch_window_ms=2))
     with TestClient(app) as client:
@@ -49,8 +50,8 @@ def test_moderations_shape(env):
     body = r.json()
     assert body["id"].startswith("modr-") and len(body["id"]) == 5 + 32 and body["model"] == "fake"
     ok, bad = body["results"]
-    assert set(ok) == {"flagged", "categories", "category_scores", "action", "evidence",
-                       "language", "supported"}
+    assert set(ok) == {"flagged", "categories", "informational_categories", "category_scores",
+                       "action", "evidence", "language", "supported"}
     assert (
         list(ok["categories"]) == list(CATEGORIES) and not ok["flagged"] and ok["action"] == "none"
     )
@@ -69,7 +70,11 @@ def test_moderations_shape(env):
         "/v1/moderations", json={"input": "idiot", "model": "fake"}, headers=h(keys["admin"])
     )
     assert one.status_code == 200 and len(one.json()["results"]) == 1
-    assert not one.json()["results"][0]["flagged"]  # offensive alone never flags
+    res = one.json()["results"][0]
+    assert not res["flagged"]  # offensive alone never flags ...
+    assert res["categories"]["offensive"] is False  # ... so it is never true in categories
+    assert res["informational_categories"] == {"offensive": True}
+    assert res["category_scores"]["offensive"] == 0.95
     wrong = c.post(
         "/v1/moderations", json={"input": "x", "model": "gpt"}, headers=h(keys["client"])
     )
@@ -89,11 +94,8 @@ def test_classify_enqueues_once_and_queue_flow(env):
     again = c.post(
         "/v1/classify", json={"item_id": "p1", "text": EXTREMIST, "source": "forum"}, headers=hc
     )
-    assert again.json()["queue"] == {
-        **q,
-        "created": False,
-        "reason": "item_id already in the queue",
-    }
+    assert again.json()["queue"] == {**q, "created": False,
+                                     "reason": "item_id already in the queue with this text"}
     benign = c.post(
         "/v1/classify", json={"item_id": "p2", "text": "peace", "source": "f"}, headers=hc
     )
@@ -106,19 +108,21 @@ def test_classify_enqueues_once_and_queue_flow(env):
     hr, hr2 = h(keys["reviewer"]), h(keys["reviewer2"])
     listing = c.get("/v1/queue/items", headers=hr).json()
     assert [i["item_id"] for i in listing["items"]] == ["p4", "p1"]  # the threat comes first
-    assert listing["depth"] == {"pending": 2, "claimed": 0, "decided": 0}
+    assert listing["depth"] == {"pending": 2, "claimed": 0, "escalated": 0, "decided": 0}
     got = c.post("/v1/queue/claim", headers=hr).json()
     assert got["item_id"] == "p4" and got["claimed_by"] == "reviewer-1"
-    assert c.post(f"/v1/queue/items/{got['id']}/decision", json={"decision": "benign"},
+    assert c.post(f"/v1/queue/items/{got['id']}/decision",
+                  json={"decision": "benign", "reason_code": "NOT-NEWS"},
                   headers=hr2).status_code == 409  # not the lease holder
     bad = c.post(f"/v1/queue/items/{got['id']}/decision",
                  json={"decision": "violating", "categories": {"nope": True}}, headers=hr)
     assert bad.status_code == 422 and "nope" in bad.text
     ok = c.post(f"/v1/queue/items/{got['id']}/decision",
-                json={"decision": "violating", "categories": {"violence": True}, "note": "n"},
-                headers=hr)
+                json={"decision": "violating", "categories": {"violence": True}, "note": "n",
+                      "reason_code": "VIO-THREAT"}, headers=hr)
     assert ok.status_code == 200 and ok.json()["status"] == "decided"
-    twice = c.post(f"/v1/queue/items/{got['id']}/decision", json={"decision": "benign"}, headers=hr)
+    twice = c.post(f"/v1/queue/items/{got['id']}/decision",
+                   json={"decision": "benign", "reason_code": "NOT-NEWS"}, headers=hr)
     assert twice.status_code == 409 and twice.json()["error"]["type"] == "AlreadyDecided"
     detail = c.get(f"/v1/queue/items/{got['id']}", headers=hr).json()
     assert [a["action"] for a in detail["audit"]] == ["enqueue", "claim", "decide"]
@@ -132,30 +136,35 @@ def test_classify_enqueues_once_and_queue_flow(env):
     exp = c.get("/v1/queue/export", headers=h(keys["admin"]))
     assert exp.status_code == 200
     rows = [json.loads(line) for line in exp.text.splitlines()]
-    assert rows == [{"id": "review_queue:p4", "text": THREAT, "extremism": 0, "violence": 1,
-                     "hate": 0, "offensive": 0, "context": "review", "source": "review_queue",
-                     "group": "p4"}]
+    # Item ids are scoped per client, so the row names the client too.
+    assert rows == [{"id": "review_queue:client-1/p4", "text": THREAT, "extremism": 0,
+                     "violence": 1, "hate": 0, "offensive": 0, "context": "review",
+                     "source": "review_queue", "group": "client-1/p4"}]
     assert store.audit_log()[-1].action == "export" and store.audit_log()[-1].actor == "admin-1"
 
 
 @pytest.mark.parametrize("method,path,allowed", [
     ("post", "/v1/moderations", {"client", "admin"}),
     ("post", "/v1/classify", {"client", "admin"}),
-    ("get", "/v1/queue/items", {"reviewer", "admin"}),
-    ("post", "/v1/queue/claim", {"reviewer", "admin"}),
+    ("get", "/v1/queue/items", {"reviewer", "senior", "admin"}),
+    ("post", "/v1/queue/claim", {"reviewer", "senior", "admin"}),
+    ("get", "/v1/queue/stats", {"reviewer", "senior", "admin"}),
     ("get", "/v1/queue/export", {"admin"}),
     ("post", "/v1/admin/keys", {"admin"}),
-    ("get", "/review", {"reviewer", "admin"}),
+    ("get", "/review", {"reviewer", "senior", "admin"}),
 ])
 def test_roles(env, method, path, allowed):
     c, keys, _ = env
     body = {"/v1/moderations": {"input": "x"},
             "/v1/classify": {"item_id": "r", "text": "x", "source": "s"},
             "/v1/admin/keys": {"role": "client", "name": f"new-{path}"}}.get(path)
-    kwargs = {"json": body} if body is not None else {}
-    assert getattr(c, method)(path, **kwargs).status_code == 401
-    assert getattr(c, method)(path, headers=h("vg_not-a-key"), **kwargs).status_code == 401
-    for role in ("client", "reviewer", "admin"):
+    kwargs = {"json": body, "follow_redirects": False} if body is not None else {
+        "follow_redirects": False}
+    # The reviewer page sends anyone without a live session to its login page.
+    denied = 303 if path.startswith("/review") else 401
+    assert getattr(c, method)(path, **kwargs).status_code == denied
+    assert getattr(c, method)(path, headers=h("vg_not-a-key"), **kwargs).status_code == denied
+    for role in ("client", "reviewer", "senior", "admin"):
         if body and path == "/v1/admin/keys":
             kwargs = {"json": {**body, "name": f"k-{role}"}}
         code = getattr(c, method)(path, headers=h(keys[role]), **kwargs).status_code
@@ -339,7 +348,12 @@ ENDPOINTS = [("post", "/v1/moderations", "client"), ("post", "/v1/classify", "cl
              ("post", "/v1/queue/claim", "reviewer"),
              ("post", "/v1/queue/items/1/decision", "reviewer"),
              ("post", "/v1/admin/keys", "admin"), ("get", "/v1/queue/items", "reviewer"),
-             ("post", "/review/login", None), ("post", "/review/items/1/decide", "reviewer")]
+             ("post", "/review/login", None), ("post", "/review/items/1/decide", "reviewer"),
+             ("post", "/v1/queue/bulk-decision", "reviewer"),
+             ("post", "/v1/queue/items/1/qa", "reviewer"),
+             ("post", "/v1/queue/items/1/appeal", "client"),
+             ("post", "/v1/queue/items/1/undo", "reviewer"),
+             ("post", "/review/bulk", "reviewer")]
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
     lambda inner: (st.lists(inner, max_size=4)
@@ -349,7 +363,9 @@ bodies = st.one_of(
     st.binary(max_size=200),
     json_values.map(lambda v: json.dumps(v).encode()),
     st.dictionaries(st.sampled_from(["input", "text", "item_id", "source", "enqueue", "model",
-                                     "decision", "categories", "note", "role", "name", "author"]),
+                                     "decision", "categories", "note", "role", "name", "author",
+                                     "reason_code", "queue_ids", "reason", "queue",
+                                     "expires_days"]),
                     json_values, max_size=5).map(lambda v: json.dumps(v).encode()),
 )
 
@@ -376,7 +392,10 @@ def test_fuzzed_bodies_never_500(env, endpoint, body, ctype):
     ("get", "/v1/queue/items?limit=0"), ("get", "/v1/queue/items?status=bogus"),
     ("get", "/v1/queue/items?offset=-1"), ("get", "/review/items/99999999999999999999"),
     ("get", "/review?status=nope"), ("post", "/review/items/1/explode"), ("get", "/nowhere"),
-    ("put", "/v1/moderations"),
+    ("put", "/v1/moderations"), ("get", "/v1/queue/items?lane=nope"),
+    ("get", "/v1/queue/items?q=a%00b"), ("post", "/v1/queue/items/5/undo"),
+    ("post", "/v1/queue/items/5/qa"), ("get", "/review/qa/99999999999"), ("get", "/review/qa/3"),
+    ("get", "/review?lane=x"), ("post", "/review/bulk"),
 ])
 def test_bad_paths_and_queries_are_4xx_on_sqlite(tmp_path, method, path):
     store = SQLStore(f"sqlite:///{tmp_path}/v.db")

@@ -36,9 +36,30 @@ def test_init_prints_one_admin_key_once(tmp_path, capsys):
     assert queue_main(["keys", "create", "--role", "reviewer", "--name", "ann", "--db", db]) == 1
     assert queue_main(["keys", "list", "--db", db]) == 0
     listing = capsys.readouterr().out
-    assert "ann\treviewer" in listing and "admin\tadmin" in listing
+    assert "ann\treviewer\tactive\texpires never" in listing and "admin\tadmin" in listing
     assert token not in listing and rtoken not in listing
     assert [a.action for a in store.audit_log()] == ["key_create", "key_create"]
+
+
+def test_keys_expire_and_revoke_from_the_cli(tmp_path, capsys):
+    db = f"sqlite:///{tmp_path}/v.db"
+    assert queue_main(["keys", "create", "--role", "senior", "--name", "sue",
+                       "--expires-days", "30", "--db", db]) == 0
+    token = _token(capsys.readouterr().out)
+    store = SQLStore(db)
+    rec = store.find_key(hash_token(token))
+    assert rec.role == "senior" and 29.9 * 86400 < rec.expires_at - time.time() <= 30 * 86400
+    assert queue_main(["keys", "revoke", "--name", "sue", "--db", db]) == 0
+    assert store.find_key(hash_token(token)) is None
+    assert queue_main(["keys", "revoke", "--name", "sue", "--db", db]) == 1
+    assert "no active key named 'sue'" in capsys.readouterr().err
+    assert queue_main(["keys", "list", "--db", db]) == 0
+    assert "sue" not in capsys.readouterr().out
+    assert queue_main(["keys", "list", "--all", "--db", db]) == 0
+    assert "sue\tsenior\trevoked" in capsys.readouterr().out
+    assert store.audit_log()[-1].action == "key_revoke"
+    with pytest.raises(SystemExit):
+        queue_main(["keys", "create", "--role", "client", "--expires-days", "0", "--db", db])
 
 
 def test_bad_db_url_is_a_clear_error(capsys):
@@ -61,7 +82,8 @@ def test_queue_export_writes_the_corpus_schema(tmp_path, capsys):
         )
         qid = store.enqueue(new, "t")[0].id
         store.claim(qid, "r", 60)
-        store.decide(qid, "r", "violating" if item_id == "a" else "benign", None, None)
+        decision, code = ("violating", "HATE-SLUR") if item_id == "a" else ("benign", "NOT-NEWS")
+        store.decide(qid, "r", decision, None, None, code)
     out = tmp_path / "decisions.jsonl"
     assert queue_main(["export", "--output", str(out), "--db", db]) == 0
     assert "wrote 2 decisions" in capsys.readouterr().out
@@ -71,7 +93,13 @@ def test_queue_export_writes_the_corpus_schema(tmp_path, capsys):
     assert store.audit_log()[-1].action == "export" and store.audit_log()[-1].actor.startswith(
         "cli"
     )
+    n = len(store.audit_log())
     assert queue_main(["export", "--output", str(tmp_path / "no" / "x.jsonl"), "--db", db]) == 1
+    assert len(store.audit_log()) == n  # a failed export is not audited as one
+    sor = tmp_path / "sor.jsonl"
+    assert queue_main(["export", "--output", str(out), "--statements", str(sor), "--db", db]) == 0
+    assert [json.loads(x)["reason_code"] for x in sor.read_text().splitlines()] == [
+        "HATE-SLUR", "NOT-NEWS"]
 
 
 def test_serve_wires_db_model_and_loader(tmp_path, monkeypatch):
@@ -128,3 +156,6 @@ def test_real_classifier_through_the_api(tiny_model_dir, tmp_path):
         )
         assert r.status_code == 200 and r.json()["queue"]["created"], r.text
     assert store.get(1).model == clf.name
+    # The statement of reasons reads the real Classifier's metadata (a modeldir.ModelMeta).
+    assert store.get(1).policy_version == clf.meta.policy_version
+    assert store.get(1).thresholds["review"] == {c: 0.0 for c in clf.thresholds.review}

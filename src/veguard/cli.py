@@ -18,7 +18,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
               "fine-tune a model (or the TF-IDF reference) from a YAML config"),
     "eval": ("veguard.evaluation.cli:main", "run evaluation suites and write a report"),
     "serve": ("veguard.service.cli:serve_main", "start the moderation API and review queue"),
-    "queue": ("veguard.service.cli:queue_main", "review-queue admin: export decisions"),
+    "queue": ("veguard.service.cli:queue_main",
+              "review-queue admin: export decisions, create/list/revoke keys"),
     "export": ("veguard.export:main", "export a model to ONNX"),
 }
 

@@ -7,7 +7,9 @@
 Files are read twice, streaming: a first pass validates every row (so bad input fails before
 any output exists, naming the file and line), a second pass scores in chunks and writes JSONL
 in input order. Peak memory therefore does not grow with the file. stdin (`-`) is buffered to
-a temporary file first. `--output` is written to a temporary file renamed at the end.
+a temporary file first. `--output` is written to a temporary file renamed at the end. Both
+temporary names carry the process id, so a run killed before it could clean up (kill -9) has
+its leftovers removed by the next run (`clean_stale`): only those of processes no longer alive.
 
 What it leaves out: the scoring itself (`veguard.modeling.Classifier`), and any format that
 is not line- or CSV-based (Parquet, JSON arrays).
@@ -53,10 +55,7 @@ codecs.register_error("veguard-count-replace", _count_replace)
 @contextmanager
 def _open_text(path: Path, newline: str | None = None) -> Iterator[IO[str]]:
     try:
-        # The `with` is this generator-based context manager's caller; closed in `finally`.
-        f = open(  # noqa: SIM115
-            path, encoding="utf-8-sig", errors="veguard-count-replace", newline=newline
-        )
+        f = open(path, encoding="utf-8-sig", errors="veguard-count-replace", newline=newline)  # noqa: SIM115 - closed below
     except OSError as e:
         raise InputError(f"{path}: cannot read: {e.strerror or e}") from e
     try:
@@ -202,6 +201,40 @@ def _load(model: str | None):
         raise InputError(str(e)) from e
 
 
+TMP_PREFIX = "veguard-score-"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):  # someone else's live process, or we cannot tell
+        return True
+    return True
+
+
+def clean_stale(directory: str | Path, prefix: str) -> list[Path]:
+    """Remove `<prefix><pid>-*` files and folders in `directory` whose process is dead."""
+    removed = []
+    try:
+        entries = list(Path(directory).iterdir())
+    except OSError:
+        return removed
+    for p in entries:
+        if not p.name.startswith(prefix):
+            continue
+        pid = p.name[len(prefix):].split("-", 1)[0].split(".", 1)[0]
+        if not pid.isdigit() or int(pid) == os.getpid() or _alive(int(pid)):
+            continue
+        try:
+            shutil.rmtree(p) if p.is_dir() else p.unlink()
+            removed.append(p)
+        except OSError:
+            pass  # another run cleaned it first, or it is not ours to remove
+    return removed
+
+
 def _run(args: argparse.Namespace) -> int:
     if args.batch_size < 1:
         raise InputError(f"--batch-size must be at least 1, got {args.batch_size}")
@@ -216,7 +249,11 @@ def _run(args: argparse.Namespace) -> int:
         return 0
 
     fmt = detect_format(args.input, args.format)
-    with tempfile.TemporaryDirectory(prefix="veguard-score-") as tmp:
+    clean_stale(tempfile.gettempdir(), TMP_PREFIX)
+    if args.output:
+        out = Path(args.output)
+        clean_stale(out.parent, f".{out.name}.")
+    with tempfile.TemporaryDirectory(prefix=f"{TMP_PREFIX}{os.getpid()}-") as tmp:
         if args.input == "-":
             path, label = Path(tmp) / "stdin", "<stdin>"
             with open(path, "wb") as f:
@@ -238,7 +275,8 @@ def _run(args: argparse.Namespace) -> int:
             score_file(clf, path, fmt, sys.stdout, **kw)
             return 0
         out = Path(args.output)
-        fd, tmp_out = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent or ".")
+        fd, tmp_out = tempfile.mkstemp(prefix=f".{out.name}.{os.getpid()}-", suffix=".tmp",
+                                       dir=out.parent or ".")
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as f:
                 score_file(clf, path, fmt, f, **kw)

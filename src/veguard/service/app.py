@@ -1,8 +1,8 @@
 """`create_app(classifier, store, settings)`: the moderation API, review queue and reviewer page.
 
 The app holds its collaborators on `app.state` (classifier, store, settings, keyring, batcher,
-metrics); routers read them from there. One pure-ASGI middleware does what must happen around
-every request: the body-size limit (before anything parses), security headers (a CSP that
+metrics, limiter); routers read them from there. One pure-ASGI middleware does what must happen
+around every request: the body-size limit (before anything parses), security headers (a CSP that
 forbids inline script on everything but /docs), and request metrics.
 
 What it leaves out: TLS and process management (run behind a reverse proxy; `veguard serve`
@@ -20,12 +20,13 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, RedirectResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from veguard.service.auth import KeyRing
 from veguard.service.batching import MicroBatcher
 from veguard.service.metrics import Metrics
+from veguard.service.ratelimit import RateLimiter
 from veguard.service.settings import Settings
 from veguard.service.store import QueueError, QueueStore
 
@@ -149,7 +150,8 @@ def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException):
         kind = {401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
-                409: "conflict", 413: "payload_too_large", 503: "unavailable"}.get(
+                409: "conflict", 413: "payload_too_large", 429: "rate_limited",
+                503: "unavailable"}.get(
             exc.status_code, "error")
         detail = str(exc.detail)
         if exc.status_code == 400 and detail == "There was an error parsing the body":
@@ -158,6 +160,8 @@ def _install_error_handlers(app: FastAPI) -> None:
         if request.url.path.startswith("/review"):
             from veguard.service.routes.web import error_page
 
+            if exc.status_code == 401:  # no (live) session: the login page, not an error
+                return RedirectResponse("/review/login", status_code=303)
             return error_page(exc.status_code, detail)
         return error_response(exc.status_code, kind, detail,
                               headers=getattr(exc, "headers", None))
@@ -177,7 +181,7 @@ def create_app(classifier=None, store: QueueStore | None = None,
 
     settings = settings or Settings()
     store = store if store is not None else MemoryStore()
-    metrics = Metrics(store)
+    metrics = Metrics(store, settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -195,6 +199,7 @@ def create_app(classifier=None, store: QueueStore | None = None,
     app.state.store = store
     app.state.metrics = metrics
     app.state.keyring = KeyRing.from_config(store, settings.api_keys)
+    app.state.limiter = RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst)
     app.state.classifier = None
     app.state.batcher = None
     app.state.load_error = None

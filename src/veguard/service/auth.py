@@ -1,15 +1,21 @@
-"""API keys and roles: who may score (client), review (reviewer) and administer (admin).
+"""API keys, roles and reviewer sessions: who may score (client), review (reviewer), decide
+escalations (senior) and administer (admin).
 
 A key is a high-entropy random token shown once; only its sha256 is stored (in the database's
-`api_keys` table, or given in config / `VEGUARD_API_KEYS`). Checking a presented token hashes
-it and compares hashes with `hmac.compare_digest`. Tokens never reach a log line: errors name
-the key's *name*, never the token.
+`api_keys` table, or given in config / `VEGUARD_API_KEYS`). Database keys may carry an expiry
+and can be revoked (`veguard queue keys revoke`). Checking a presented token hashes it and
+compares hashes with `hmac.compare_digest`. Tokens never reach a log line: errors name the
+key's *name*, never the token.
+
+The reviewer page never puts the key in a cookie: logging in creates a server-side session (a
+random id in the cookie, its sha256 in `review_sessions`, an expiry, revoked on logout), and
+each request re-checks that the key behind the session is still valid.
 
 `VEGUARD_API_KEYS` (and `Settings.api_keys`) is a comma-separated list of
 `role:name:token` or `role:name:sha256:<hex digest>` entries.
 
-What it leaves out: key expiry and revocation over HTTP (revoked keys are honoured if marked in
-the database), and rate limiting.
+What it leaves out: key revocation over HTTP (the CLI does it), and rate limiting
+(ratelimit.py).
 """
 
 from __future__ import annotations
@@ -22,15 +28,17 @@ from dataclasses import dataclass
 
 from fastapi import HTTPException, Request
 
-from veguard.service.store import ROLES, QueueStore
+from veguard.service.store import ROLES, QueueStore, SessionRecord
 
 COOKIE = "veguard_session"
 TOKEN_PREFIX = "vg_"
 
-# Which roles each capability admits. Admin can do everything a client or reviewer can.
+# Which roles each capability admits. Admin can do everything; a senior reviewer can do what a
+# reviewer can, plus decide escalated items.
 CAPABILITIES: dict[str, frozenset[str]] = {
     "score": frozenset({"client", "admin"}),
-    "review": frozenset({"reviewer", "admin"}),
+    "review": frozenset({"reviewer", "senior", "admin"}),
+    "senior": frozenset({"senior", "admin"}),
     "admin": frozenset({"admin"}),
 }
 
@@ -39,6 +47,11 @@ CAPABILITIES: dict[str, frozenset[str]] = {
 class Principal:
     name: str
     role: str
+    session: str | None = None  # the session's hash, for reviewer-page requests
+
+    @property
+    def senior(self) -> bool:
+        return self.role in CAPABILITIES["senior"]
 
 
 def new_token() -> str:
@@ -97,7 +110,9 @@ class KeyRing:
     def resolve(self, token: str | None) -> Principal | None:
         if not token:
             return None
-        digest = hash_token(token)
+        return self.resolve_hash(hash_token(token))
+
+    def resolve_hash(self, digest: str) -> Principal | None:
         found = None
         # Compare against every static key so the time taken does not say which one matched.
         for name, role, known in self.static:
@@ -111,13 +126,39 @@ class KeyRing:
         return None
 
 
-def create_key(store: QueueStore, role: str, name: str, actor: str) -> str:
+def create_key(store: QueueStore, role: str, name: str, actor: str,
+               expires_at: float | None = None) -> str:
     """Store a new key's hash and return the token (the only time it exists in clear)."""
     check_role(role)
     token = new_token()
-    rec = store.add_key(name, role, hash_token(token))
-    store.audit(actor, "key_create", None, {"name": rec.name, "role": role})
+    rec = store.add_key(name, role, hash_token(token), expires_at)
+    store.audit(actor, "key_create", None, {"name": rec.name, "role": role,
+                                            "expires_at": expires_at})
     return token
+
+
+def start_session(store: QueueStore, principal: Principal, token: str, hours: float) -> str:
+    """A new reviewer session for a checked key; returns the session id (cookie value)."""
+    session_id = secrets.token_urlsafe(32)
+    now = store.clock()
+    store.add_session(SessionRecord(hash_token(session_id), principal.name, principal.role,
+                                    hash_token(token), now, now + hours * 3600))
+    return session_id
+
+
+def session_principal(request: Request) -> Principal | None:
+    session_id = request.cookies.get(COOKIE)
+    if not session_id:
+        return None
+    digest = hash_token(session_id)
+    rec = request.app.state.store.find_session(digest)
+    if rec is None:
+        return None
+    # A session lives no longer than its key: revoked or expired keys end it too.
+    key = request.app.state.keyring.resolve_hash(rec.key_hash)
+    if key is None or key.name != rec.key_name:
+        return None
+    return Principal(key.name, key.role, digest)
 
 
 def bearer_token(request: Request) -> str | None:
@@ -133,8 +174,12 @@ def authorize(request: Request, capability: str, *, cookie: bool = False) -> Pri
     keyring: KeyRing = request.app.state.keyring
     token = bearer_token(request)
     if token is None and cookie:
-        token = request.cookies.get(COOKIE)
-    principal = keyring.resolve(token)
+        principal = session_principal(request)
+        if principal is None:
+            reason = "not logged in (or the session has ended)"
+            raise HTTPException(401, reason, headers={"WWW-Authenticate": "Bearer"})
+    else:
+        principal = keyring.resolve(token)
     if principal is None:
         reason = "missing API key" if not token else "invalid API key"
         raise HTTPException(401, reason, headers={"WWW-Authenticate": "Bearer"})

@@ -15,8 +15,10 @@ from fastapi import Path
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool
 
 from veguard.result import ScoreResult
-from veguard.service.store import DECISIONS, AuditEntry, QueueItem
-from veguard.taxonomy import ACTIONS, CATEGORIES
+from veguard.service.export import statement
+from veguard.service.reasons import REASON_CODES
+from veguard.service.store import DECISIONS, STATUSES, AuditEntry, DecisionRecord, QueueItem
+from veguard.taxonomy import ACTIONS, CATEGORIES, FLAGGING
 
 MAX_INPUTS = 256
 MAX_TEXT_CHARS = 50_000
@@ -67,11 +69,19 @@ class EvidenceOut(BaseModel):
     category: str = Field(description=f"The category it is evidence for: one of {CATS}.")
 
 
+INFORMATIONAL = tuple(c for c in CATEGORIES if c not in FLAGGING)
+
+
 class ModerationResult(BaseModel):
-    flagged: bool = Field(description="True when any flagging category (not offensive alone) "
-                                      "reached its review operating point.")
+    flagged: bool = Field(description="True exactly when some value in `categories` is true "
+                                      "(OpenAI's rule).")
     categories: dict[str, bool] = Field(
-        description=f"Per category ({CATS}): at or over its review threshold.")
+        description=f"Per category ({CATS}): at or over its review threshold. Informational "
+                    f"categories ({', '.join(INFORMATIONAL)}) never flag, so they are always "
+                    "false here; see `informational_categories`.")
+    informational_categories: dict[str, bool] = Field(
+        description=f"Categories reported but never flagged ({', '.join(INFORMATIONAL)}): at "
+                    "or over their review threshold.")
     category_scores: dict[str, float] = Field(
         description="Per category: calibrated probability in [0, 1].")
     action: Literal[ACTIONS] = Field(  # type: ignore[valid-type]
@@ -89,9 +99,11 @@ class ModerationResult(BaseModel):
     @classmethod
     def of(cls, r: ScoreResult) -> ModerationResult:
         d = r.to_dict()
-        return cls(flagged=d["flagged"], categories=d["categories"], category_scores=d["scores"],
-                   action=d["action"], evidence=d.get("evidence"), language=d["language"],
-                   supported=d["supported"])
+        cats = {c: bool(d["categories"][c]) and c in FLAGGING for c in CATEGORIES}
+        return cls(flagged=any(cats.values()), categories=cats,
+                   informational_categories={c: bool(d["categories"][c]) for c in INFORMATIONAL},
+                   category_scores=d["scores"], action=d["action"], evidence=d.get("evidence"),
+                   language=d["language"], supported=d["supported"])
 
 
 class ModerationResponse(BaseModel):
@@ -102,7 +114,8 @@ class ModerationResponse(BaseModel):
 
 class ClassifyRequest(Strict):
     item_id: _short(200, 1) = Field(
-        description="The caller's id for the content; enqueueing the same id twice is one item.")
+        description="The caller's id for the content, scoped to the calling key: the same id "
+                    "and text twice is one item; the same id with changed text is a new version.")
     text: Text = Field(description=f"The text to score, at most {MAX_TEXT_CHARS} characters.")
     source: _short(100, 1) = Field(description="Where the content comes from (platform, feed).")
     author: _short(200) | None = Field(default=None, description="Optional author handle or id.")
@@ -117,6 +130,8 @@ class QueueRef(BaseModel):
     created: bool = Field(description="True when this request created the queue item.")
     queue_id: int | None = Field(description="The queue item's id, when enqueued.")
     priority: float | None = Field(description="The queue item's priority, when enqueued.")
+    version: int | None = Field(default=None,
+                                description="The item's version (1, or more after text edits).")
     reason: str = Field(description="Why the item was or was not enqueued.")
 
 
@@ -127,13 +142,30 @@ class ClassifyResponse(BaseModel):
     queue: QueueRef = Field(description="What happened in the review queue.")
 
 
+CODES = ", ".join(REASON_CODES)
+
+
 class DecisionRequest(Strict):
     decision: Literal[DECISIONS] = Field(  # type: ignore[valid-type]
-        description="'violating', 'benign' or 'escalate'.")
+        description="'violating', 'benign' or 'escalate' (to a senior reviewer).")
     categories: dict[str, StrictBool] | None = Field(
         default=None, description=f"Corrections to the predicted categories ({CATS}): "
-                                  "category -> true/false. Omitted categories keep the prediction.")
+                                  "category -> true/false. Omitted categories keep the prediction. "
+                                  "A benign decision may only set categories false.")
+    reason_code: _short(40) | None = Field(
+        default=None, description=f"Required for violating and benign (POLICY.md): {CODES}.")
     note: _short(2000) | None = Field(default=None, description="Free-text note for the record.")
+
+
+class BulkDecisionRequest(DecisionRequest):
+    queue_ids: Annotated[list[Annotated[int, Field(ge=1, le=2**31 - 1)]],
+                         Field(min_length=1, max_length=200)] = Field(
+        description="Items to decide together (e.g. one campaign); each is claimed, decided and "
+                    "audited on its own.")
+
+
+class AppealRequest(Strict):
+    reason: _short(2000, 1) = Field(description="Why the decision is appealed (for the reviewer).")
 
 
 class ClaimRequest(Strict):
@@ -142,6 +174,23 @@ class ClaimRequest(Strict):
     source: _short(100) | None = Field(
         default=None, description="Only claim items from this source."
     )
+    queue: Literal["review", "escalation"] = Field(
+        default="review", description="'review' (new items and appeals) or 'escalation' "
+                                      "(escalated items; senior reviewers only).")
+
+
+class StatementOfReasons(BaseModel):
+    decision: str | None = Field(description="The final decision (violating / benign).")
+    reason_code: str | None = Field(description="Its reason code (POLICY.md).")
+    reason: str | None = Field(description="What the reason code means.")
+    labels: dict[str, bool] | None = Field(description="The categories the decision found.")
+    decided_by: str | None = Field(description="Reviewer who made the final decision.")
+    decided_at: float | None = Field(description="When, Unix seconds.")
+    appealed: bool = Field(description="True when the final decision answered an appeal.")
+    model: str = Field(description="Model that scored the item.")
+    model_version: str = Field(description="Hash of the model's weights ('' if unknown).")
+    thresholds: dict | None = Field(description="Operating points used: review/auto per category.")
+    policy_version: str = Field(description="POLICY.md version the model and reviewer applied.")
 
 
 class QueueItemOut(BaseModel):
@@ -157,22 +206,41 @@ class QueueItemOut(BaseModel):
     action: str = Field(description="The model's action: auto / review / none.")
     evidence: EvidenceOut | None = Field(description="The span that drove the top score.")
     priority: float = Field(description="Severity x confidence, +1 for imminent threats.")
-    status: str = Field(description="pending, claimed (lease live) or decided.")
+    client: str = Field(description="Key name of the client that sent it (item ids are "
+                                    "scoped per client).")
+    version: int = Field(description="1, or higher for an edited text re-sent by the client.")
+    previous_id: int | None = Field(description="Queue id of the previous version, if any.")
+    model_version: str = Field(description="Hash of the weights of the model that scored it.")
+    thresholds: dict | None = Field(description="Operating points used when it was scored.")
+    policy_version: str = Field(description="Policy version of that model.")
+    status: str = Field(description=f"{', '.join(STATUSES)} (claimed: lease live).")
+    lane: str = Field(description="review, escalation (senior reviewers) or appeal.")
     claimed_by: str | None = Field(description="Reviewer holding the lease, if claimed.")
     lease_until: float | None = Field(description="Lease expiry, Unix seconds.")
     created_at: float = Field(description="Enqueue time, Unix seconds.")
-    decision: str | None = Field(description="violating / benign / escalate, once decided.")
+    decision: str | None = Field(description="violating / benign, once decided.")
     decision_categories: dict[str, bool] | None = Field(description="Category corrections.")
+    reason_code: str | None = Field(description="The decision's reason code.")
     note: str | None = Field(description="Reviewer's note.")
     decided_by: str | None = Field(description="Reviewer who decided.")
     decided_at: float | None = Field(description="Decision time, Unix seconds.")
+    appeal_reason: str | None = Field(description="The appeal's reason, if appealed.")
+    qa_status: str | None = Field(description="QA re-review: pending, claimed, done or null.")
+    statement: StatementOfReasons | None = Field(
+        description="Statement of reasons for the final decision (null until decided).")
 
     @classmethod
-    def of(cls, item: QueueItem, now: float) -> QueueItemOut:
-        d = dict(vars(item))
+    def of(cls, item: QueueItem, now: float, *, blind: bool = False) -> QueueItemOut:
+        """`blind` hides the first decision (QA re-reviewers must not see it)."""
+        d = {k: v for k, v in vars(item).items() if k not in ("qa_claimed_by", "qa_lease_until")}
         d["status"] = item.effective_status(now)
-        if d["status"] == "pending":
+        if d["status"] in ("pending", "escalated"):
             d["claimed_by"] = d["lease_until"] = None
+        d["statement"] = statement(item) if item.status == "decided" else None
+        if blind:
+            for k in ("decision", "decision_categories", "reason_code", "note", "decided_by",
+                      "decided_at", "statement"):
+                d[k] = None
         return cls(**d)
 
 
@@ -189,9 +257,36 @@ class AuditOut(BaseModel):
         return cls(**vars(a))
 
 
+class DecisionOut(BaseModel):
+    kind: str = Field(description="Lane it was made in (review / escalation / appeal) or qa.")
+    reviewer: str = Field(description="Who decided.")
+    decision: str = Field(description="violating / benign / escalate.")
+    categories: dict[str, bool] | None = Field(description="Category corrections.")
+    reason_code: str | None = Field(description="Reason code.")
+    note: str | None = Field(description="Note.")
+    at: float = Field(description="When, Unix seconds.")
+    undone: bool = Field(description="True when its reviewer undid it.")
+
+    @classmethod
+    def of(cls, d: DecisionRecord) -> DecisionOut:
+        return cls(**{k: v for k, v in vars(d).items() if k not in ("id", "queue_id")})
+
+
 class QueueItemDetail(BaseModel):
     item: QueueItemOut = Field(description="The queue item.")
+    decisions: list[DecisionOut] = Field(description="Every decision on it, oldest first "
+                                                     "(appeals and QA re-reviews included).")
     audit: list[AuditOut] = Field(description="The item's audit trail, oldest first.")
+
+
+class BulkResult(BaseModel):
+    queue_id: int = Field(description="The item.")
+    ok: bool = Field(description="True when it was decided.")
+    error: str | None = Field(description="Why not, when not.")
+
+
+class BulkResponse(BaseModel):
+    results: list[BulkResult] = Field(description="One per queue id, in request order.")
 
 
 class QueueList(BaseModel):
@@ -200,8 +295,11 @@ class QueueList(BaseModel):
 
 
 class KeyCreateRequest(Strict):
-    role: Literal["client", "reviewer", "admin"] = Field(description="The new key's role.")
+    role: Literal["client", "reviewer", "senior", "admin"] = Field(
+        description="The new key's role.")
     name: _short(200, 1) = Field(description="A unique name; it identifies the reviewer in audits.")
+    expires_days: float | None = Field(default=None, gt=0, le=3650,
+                                       description="Days until the key expires (default: never).")
 
 
 class KeyCreateResponse(BaseModel):

@@ -1,12 +1,19 @@
 """Runtime settings of `veguard serve`: one dataclass whose field metadata is the documentation.
 
-What it leaves out: reading YAML; `veguard serve` sets the few fields it exposes from its flags,
-and tests build a `Settings(...)` directly.
+Every field is settable three ways, later winning: its default, an environment variable
+`VEGUARD_<FIELD>` (upper case), and a `veguard serve --<field-with-dashes>` flag
+(`add_arguments` / `from_args` build both from the dataclass, so a new field is settable
+everywhere without more code). `api_keys` is the exception: keys are given in
+`VEGUARD_API_KEYS` (auth.py), never on a command line where `ps` would show them.
+
+What it leaves out: reading YAML; tests build a `Settings(...)` directly.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import argparse
+import os
+from dataclasses import MISSING, dataclass, field, fields
 
 
 @dataclass
@@ -44,6 +51,32 @@ class Settings:
     cookie_secure: bool = field(
         default=False, metadata={"help": "mark the reviewer cookie Secure (set behind HTTPS)"}
     )
+    session_hours: float = field(
+        default=12.0, metadata={"help": "how long a reviewer-page login lasts"}
+    )
+    rate_limit_per_minute: float = field(
+        default=600.0,
+        metadata={"help": "texts per minute each client key may score (0: no limit); over it, 429"},
+    )
+    rate_limit_burst: int = field(
+        default=300,
+        metadata={"help": "texts a client key may score at once before the rate applies"},
+    )
+    qa_share: float = field(
+        default=0.05,
+        metadata={"help": "share of decided items (0 to 1) sent for blind QA re-review"},
+    )
+    sla_seconds: float = field(
+        default=4 * 3600.0,
+        metadata={"help": "an item waiting longer than this is an SLA breach (stats, metrics)"},
+    )
+    break_every: int = field(
+        default=25,
+        metadata={"help": "prompt a reviewer to take a break after this many items (0: never)"},
+    )
+    undo_seconds: float = field(
+        default=10.0, metadata={"help": "how long after a decision its reviewer may undo it"}
+    )
 
     def __post_init__(self) -> None:
         if self.enqueue_on not in ("review", "auto"):
@@ -52,3 +85,72 @@ class Settings:
             raise ValueError(f"max_batch: must be >= 1, got {self.max_batch}")
         if self.batch_window_ms < 0:
             raise ValueError(f"batch_window_ms: must be >= 0, got {self.batch_window_ms}")
+        if not 0.0 <= self.qa_share <= 1.0:
+            raise ValueError(f"qa_share: must be between 0 and 1, got {self.qa_share}")
+        for name in ("lease_seconds", "session_hours", "sla_seconds", "score_timeout_s"):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"{name}: must be > 0, got {getattr(self, name)}")
+        for name in ("rate_limit_per_minute", "rate_limit_burst", "break_every", "undo_seconds"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name}: must be >= 0, got {getattr(self, name)}")
+
+    @staticmethod
+    def env_name(name: str) -> str:
+        return "VEGUARD_" + name.upper()
+
+    @classmethod
+    def add_arguments(cls, parser: argparse.ArgumentParser) -> None:
+        """A `--<field>` flag per setting (booleans get `--no-<field>` too)."""
+        for f in _settable():
+            flag = "--" + f.name.replace("_", "-")
+            help_ = f"{f.metadata['help']} (env {cls.env_name(f.name)}; default {f.default})"
+            if f.type in (bool, "bool"):
+                parser.add_argument(flag, dest=f.name, action=argparse.BooleanOptionalAction,
+                                    default=None, help=help_)
+            else:
+                parser.add_argument(flag, dest=f.name, default=None, metavar=f.name.upper(),
+                                    type=_caster(f.type), help=help_)
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace | None = None,
+                  environ: dict[str, str] | None = None) -> Settings:
+        """Defaults, overridden by VEGUARD_* variables, overridden by flags. ValueError names
+        the variable or flag that is wrong."""
+        environ = os.environ if environ is None else environ
+        values = {}
+        for f in _settable():
+            env = cls.env_name(f.name)
+            if env in environ:
+                try:
+                    values[f.name] = _parse(f.type, environ[env])
+                except ValueError as e:
+                    raise ValueError(f"{env}: {e}") from None
+            flag = getattr(args, f.name, None) if args is not None else None
+            if flag is not None:
+                values[f.name] = flag
+        return cls(**values)
+
+
+def _settable():
+    return [f for f in fields(Settings) if f.name != "api_keys" and f.default is not MISSING]
+
+
+def _caster(type_):
+    if not isinstance(type_, str):  # annotations are strings here (from __future__ import ...)
+        return type_
+    return {"int": int, "float": float, "str": str}.get(type_, type_)
+
+
+def _parse(type_, raw: str):
+    t = _caster(type_)
+    if t in (bool, "bool"):
+        low = raw.strip().lower()
+        if low in ("1", "true", "yes", "on"):
+            return True
+        if low in ("0", "false", "no", "off"):
+            return False
+        raise ValueError(f"expected true/false, got {raw!r}")
+    try:
+        return t(raw)
+    except ValueError:
+        raise ValueError(f"expected {t.__name__}, got {raw!r}") from None

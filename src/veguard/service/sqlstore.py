@@ -6,11 +6,15 @@ Concurrency, which is the point of this module:
   claimable>`, checking the row count. On SQLite every transaction starts with
   `BEGIN IMMEDIATE`, so writers queue on the busy timeout instead of failing with
   "database is locked" when a read transaction tries to upgrade.
-- `enqueue` relies on the unique constraint on `item_id`: a losing racer catches the
-  IntegrityError and returns the winner's row.
-- `decide` and `release` are conditional updates too, so a decision is recorded once.
+- `enqueue` relies on the unique constraint on (client, item_id, version): a losing racer
+  catches the IntegrityError and re-reads (same text: the winner's row; new text: next version).
+- `decide`, `release`, `undo` and the QA calls are conditional updates too, so a decision is
+  recorded once.
 
-What it leaves out: migrations (tables are created if missing; the schema is version 1).
+Schema version 2. The store creates missing tables itself; a version-1 database (from the
+first queue release) is migrated in place when opened (`migrate_v1`), see docs/SERVICE.md.
+
+What it leaves out: a general migration framework (one known upgrade is all there is).
 """
 
 from __future__ import annotations
@@ -29,11 +33,14 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    UniqueConstraint,
     and_,
     create_engine,
     event,
     func,
     insert,
+    inspect,
+    not_,
     or_,
     select,
     update,
@@ -41,19 +48,25 @@ from sqlalchemy import (
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.pool import StaticPool
+from sqlalchemy.schema import CreateIndex, CreateTable
 
 from veguard.service.store import (
     STATUSES,
     AlreadyDecided,
     AuditEntry,
+    DecisionRecord,
     KeyRecord,
     NewItem,
+    NotAllowed,
     NotFound,
     NotLeaseHolder,
     QueueItem,
+    SessionRecord,
+    WrongState,
     check_decision,
     flag_list,
     priority,
+    undo_target,
 )
 
 metadata = MetaData()
@@ -61,12 +74,18 @@ metadata = MetaData()
 items = Table(
     "queue_items", metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("item_id", String(200), nullable=False, unique=True),
+    Column("client", String(200), nullable=False, default=""),
+    Column("item_id", String(200), nullable=False),
+    Column("version", Integer, nullable=False, default=1),
+    Column("previous_id", Integer),
     Column("text", Text, nullable=False),
     Column("source", String(100), nullable=False),
     Column("author", String(200)),
     Column("context", Text),
     Column("model", String(200), nullable=False),
+    Column("model_version", String(100), nullable=False, default=""),
+    Column("thresholds", JSON),
+    Column("policy_version", String(40), nullable=False, default=""),
     Column("scores", JSON, nullable=False),
     Column("categories", JSON, nullable=False),
     # ",extremism,violence," so a category filter is a portable LIKE, not a JSON operator.
@@ -75,14 +94,35 @@ items = Table(
     Column("evidence", JSON),
     Column("priority", Float, nullable=False, index=True),
     Column("status", String(20), nullable=False, index=True),
+    Column("lane", String(20), nullable=False, default="review"),
     Column("claimed_by", String(200)),
     Column("lease_until", Float),
     Column("created_at", Float, nullable=False),
     Column("decision", String(20)),
     Column("decision_categories", JSON),
+    Column("reason_code", String(40)),
     Column("note", Text),
     Column("decided_by", String(200)),
     Column("decided_at", Float),
+    Column("appeal_reason", Text),
+    Column("qa_status", String(20)),
+    Column("qa_claimed_by", String(200)),
+    Column("qa_lease_until", Float),
+    UniqueConstraint("client", "item_id", "version", name="uq_queue_items_version"),
+)
+
+decisions = Table(
+    "decisions", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("queue_id", Integer, ForeignKey("queue_items.id"), nullable=False, index=True),
+    Column("kind", String(20), nullable=False),
+    Column("reviewer", String(200), nullable=False),
+    Column("decision", String(20), nullable=False),
+    Column("categories", JSON),
+    Column("reason_code", String(40)),
+    Column("note", Text),
+    Column("at", Float, nullable=False, index=True),
+    Column("undone", Boolean, nullable=False, default=False),
 )
 
 audit = Table(
@@ -103,7 +143,27 @@ api_keys = Table(
     Column("key_hash", String(64), nullable=False, unique=True),
     Column("created_at", Float, nullable=False),
     Column("revoked", Boolean, nullable=False, default=False),
+    Column("expires_at", Float),
 )
+
+sessions = Table(
+    "review_sessions", metadata,
+    Column("session_hash", String(64), primary_key=True),
+    Column("key_name", String(200), nullable=False),
+    Column("role", String(20), nullable=False),
+    Column("key_hash", String(64), nullable=False),
+    Column("created_at", Float, nullable=False),
+    Column("expires_at", Float, nullable=False),
+    Column("revoked", Boolean, nullable=False, default=False),
+    Column("flash", Text),
+    Column("exposure", Integer, nullable=False, default=0),
+)
+
+# Columns version 1 had in queue_items (everything else is new in version 2).
+V1_ITEM_COLUMNS = ("id", "item_id", "text", "source", "author", "context", "model", "scores",
+                   "categories", "flags", "action", "evidence", "priority", "status",
+                   "claimed_by", "lease_until", "created_at", "decision", "decision_categories",
+                   "note", "decided_by", "decided_at")
 
 
 def make_engine(url: str) -> Engine:
@@ -134,22 +194,108 @@ def make_engine(url: str) -> Engine:
     return create_engine(url, pool_size=20, max_overflow=10, pool_pre_ping=True)
 
 
+def migrate_v1(engine: Engine) -> bool:
+    """Upgrade a version-1 database in place; True if it did. Idempotent.
+
+    Version 1 had `item_id` unique across clients and no lanes: rows keep their ids, get
+    client '' and version 1, and v1's escalate "decisions" become escalated items (v1 had
+    made them a dead end). SQLite cannot drop a unique constraint, so there the table is
+    rebuilt (foreign keys off for the copy); PostgreSQL alters it.
+    """
+    insp = inspect(engine)
+    if "queue_items" not in insp.get_table_names():
+        return False
+    if "lane" in {c["name"] for c in insp.get_columns("queue_items")}:
+        return False
+    key_cols = {c["name"] for c in insp.get_columns("api_keys")}
+    cols = ", ".join(V1_ITEM_COLUMNS)
+    fix = ("UPDATE queue_items SET status = 'escalated', lane = 'escalation', decision = NULL, "
+           "decided_by = NULL, decided_at = NULL "
+           "WHERE status = 'decided' AND decision = 'escalate'")
+    if engine.dialect.name == "sqlite":
+        raw = engine.raw_connection()
+        try:
+            cur = raw.cursor()
+            cur.execute("PRAGMA foreign_keys=OFF")
+            # Keep audit_log's foreign key pointing at the name queue_items across the rename.
+            cur.execute("PRAGMA legacy_alter_table=ON")
+            cur.execute("BEGIN IMMEDIATE")
+            cur.execute("ALTER TABLE queue_items RENAME TO queue_items_v1")
+            for ix in ("ix_queue_items_priority", "ix_queue_items_status"):
+                cur.execute(f"DROP INDEX IF EXISTS {ix}")
+            cur.execute(str(CreateTable(items).compile(engine)))
+            for ix in items.indexes:
+                cur.execute(str(CreateIndex(ix).compile(engine)))
+            cur.execute(f"INSERT INTO queue_items ({cols}, client, version, model_version, "
+                        f"policy_version, lane) SELECT {cols}, '', 1, '', '', 'review' "
+                        "FROM queue_items_v1")
+            cur.execute("DROP TABLE queue_items_v1")
+            cur.execute(fix)
+            if "expires_at" not in key_cols:
+                cur.execute("ALTER TABLE api_keys ADD COLUMN expires_at FLOAT")
+            cur.execute("COMMIT")
+            cur.execute("PRAGMA legacy_alter_table=OFF")
+            cur.execute("PRAGMA foreign_keys=ON")
+        finally:
+            raw.close()
+        return True
+    uniques = insp.get_unique_constraints("queue_items")
+    with engine.begin() as conn:
+        for u in uniques:
+            if u["column_names"] == ["item_id"]:
+                conn.exec_driver_sql(f'ALTER TABLE queue_items DROP CONSTRAINT "{u["name"]}"')
+        existing = {c["name"] for c in insp.get_columns("queue_items")}
+        defaults = {"client": "''", "version": "1", "model_version": "''",
+                    "policy_version": "''", "lane": "'review'"}
+        for col in items.columns:
+            if col.name in existing:
+                continue
+            type_ = col.type.compile(engine.dialect)
+            ddl = f"ALTER TABLE queue_items ADD COLUMN {col.name} {type_}"
+            if col.name in defaults:
+                ddl += f" NOT NULL DEFAULT {defaults[col.name]}"
+            conn.exec_driver_sql(ddl)
+        conn.exec_driver_sql("ALTER TABLE queue_items ADD CONSTRAINT uq_queue_items_version "
+                             "UNIQUE (client, item_id, version)")
+        conn.exec_driver_sql(fix)
+        if "expires_at" not in key_cols:
+            conn.exec_driver_sql("ALTER TABLE api_keys ADD COLUMN expires_at FLOAT")
+    return True
+
+
 def _row_to_item(r) -> QueueItem:
+    m = dict(r._mapping)
+    m.pop("flags", None)
+    m["scores"], m["categories"] = dict(m["scores"]), dict(m["categories"])
+    return QueueItem(**m)
+
+
+def _row_to_decision(r) -> DecisionRecord:
     m = r._mapping
-    return QueueItem(
-        item_id=m["item_id"], text=m["text"], source=m["source"], model=m["model"],
-        scores=dict(m["scores"]), categories=dict(m["categories"]), action=m["action"],
-        evidence=m["evidence"], author=m["author"], context=m["context"], id=m["id"],
-        priority=m["priority"], status=m["status"], claimed_by=m["claimed_by"],
-        lease_until=m["lease_until"], created_at=m["created_at"], decision=m["decision"],
-        decision_categories=m["decision_categories"], note=m["note"],
-        decided_by=m["decided_by"], decided_at=m["decided_at"],
-    )
+    return DecisionRecord(m["id"], m["queue_id"], m["kind"], m["reviewer"], m["decision"],
+                          m["categories"], m["reason_code"], m["note"], m["at"],
+                          bool(m["undone"]))
 
 
-def _claimable(now: float):
-    return or_(items.c.status == "pending",
-               and_(items.c.status == "claimed", items.c.lease_until < now))
+def _row_to_key(r) -> KeyRecord:
+    return KeyRecord(r.id, r.name, r.role, r.key_hash, r.created_at, r.expires_at,
+                     bool(r.revoked))
+
+
+def _waiting(now: float, escalated: bool):
+    """Rows waiting for a reviewer: pending (or escalated), or claimed with a lapsed lease."""
+    lane = items.c.lane == "escalation"
+    lane = lane if escalated else not_(lane)
+    return and_(lane, or_(items.c.status == ("escalated" if escalated else "pending"),
+                          and_(items.c.status == "claimed", items.c.lease_until < now)))
+
+
+def _may_take(reviewer: str, senior: bool):
+    cond = or_(items.c.lane != "appeal", items.c.decided_by.is_(None),
+               items.c.decided_by != reviewer)
+    if not senior:
+        cond = and_(cond, items.c.lane != "escalation")
+    return cond
 
 
 class SQLStore:
@@ -160,6 +306,7 @@ class SQLStore:
         self.clock = clock
         self.engine = make_engine(url)
         if create:
+            migrate_v1(self.engine)
             metadata.create_all(self.engine)
 
     def close(self) -> None:
@@ -171,61 +318,94 @@ class SQLStore:
         conn.execute(insert(audit).values(at=self.clock(), actor=actor, action=action,
                                           queue_id=queue_id, detail=detail))
 
+    def _record(self, conn, queue_id, kind, reviewer, decision, corrections, reason_code, note):
+        conn.execute(insert(decisions).values(
+            queue_id=queue_id, kind=kind, reviewer=reviewer, decision=decision,
+            categories=corrections, reason_code=reason_code, note=note, at=self.clock(),
+            undone=False))
+
     def _get(self, conn: Connection, queue_id: int) -> QueueItem | None:
         r = conn.execute(select(items).where(items.c.id == queue_id)).first()
         return _row_to_item(r) if r else None
 
     # -- queue ---------------------------------------------------------------------------
+    def _latest(self, conn, client: str, item_id: str) -> QueueItem | None:
+        r = conn.execute(select(items).where(items.c.client == client, items.c.item_id == item_id)
+                         .order_by(items.c.version.desc()).limit(1)).first()
+        return _row_to_item(r) if r else None
+
     def enqueue(self, item: NewItem, actor: str) -> tuple[QueueItem, bool]:
         prio = priority(item.scores, item.action)
-        values = dict(vars(item), flags="," + ",".join(flag_list(item.categories)) + ",",
-                      priority=prio, status="pending", created_at=self.clock())
-        try:
-            with self.engine.begin() as conn:
-                qid = conn.execute(insert(items).values(**values)).inserted_primary_key[0]
-                self._log(conn, actor, "enqueue", qid, {"item_id": item.item_id, "priority": prio})
-                return self._get(conn, qid), True
-        except IntegrityError:
-            # Someone enqueued the same item_id first (now or earlier): theirs is the item.
-            with self.engine.begin() as conn:
-                r = conn.execute(select(items).where(items.c.item_id == item.item_id)).first()
-            if r is None:  # the IntegrityError was about something else
-                raise
-            return _row_to_item(r), False
+        for _ in range(20):  # a lost race on the next version: re-read and try again
+            try:
+                with self.engine.begin() as conn:
+                    prev = self._latest(conn, item.client, item.item_id)
+                    if prev is not None and prev.text == item.text:
+                        return prev, False
+                    values = dict(vars(item),
+                                  flags="," + ",".join(flag_list(item.categories)) + ",",
+                                  priority=prio, status="pending", lane="review",
+                                  created_at=self.clock(),
+                                  version=prev.version + 1 if prev else 1,
+                                  previous_id=prev.id if prev else None)
+                    qid = conn.execute(insert(items).values(**values)).inserted_primary_key[0]
+                    detail = {"item_id": item.item_id, "client": item.client, "priority": prio,
+                              "version": values["version"]}
+                    if prev is not None:
+                        detail["previous_id"] = prev.id
+                    self._log(conn, actor, "enqueue", qid, detail)
+                    return self._get(conn, qid), True
+            except IntegrityError:
+                continue
+        raise RuntimeError(f"enqueue of {item.item_id!r}: too many concurrent versions")
 
     def get(self, queue_id: int) -> QueueItem | None:
         with self.engine.connect() as conn:
             return self._get(conn, queue_id)
 
-    def _filtered(self, q, now: float, status, category, source):
+    def _filtered(self, q, now: float, status, category, source, lane=None, text=None,
+                  author=None, item_id=None):
         if status == "pending":
-            q = q.where(_claimable(now))
+            q = q.where(_waiting(now, False))
+        elif status == "escalated":
+            q = q.where(_waiting(now, True))
         elif status == "claimed":
             q = q.where(items.c.status == "claimed", items.c.lease_until >= now)
         elif status is not None:
             q = q.where(items.c.status == status)
         if category is not None:
             q = q.where(items.c.flags.like(f"%,{category},%"))
-        if source is not None:
-            q = q.where(items.c.source == source)
+        for col, value in ((items.c.source, source), (items.c.lane, lane),
+                           (items.c.author, author), (items.c.item_id, item_id)):
+            if value is not None:
+                q = q.where(col == value)
+        if text is not None:
+            # Escape LIKE's wildcards so a search for "100%" means the characters.
+            pat = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            q = q.where(func.lower(items.c.text).like(f"%{pat}%", escape="\\"))
         return q
 
-    def list_items(self, *, status=None, category=None, source=None, limit=100, offset=0):
-        q = self._filtered(select(items), self.clock(), status, category, source)
-        q = q.order_by(items.c.priority.desc(), items.c.id).limit(limit).offset(offset)
+    def list_items(self, *, status=None, category=None, source=None, lane=None, q=None,
+                   author=None, item_id=None, limit=100, offset=0):
+        sel = self._filtered(select(items), self.clock(), status, category, source, lane, q,
+                             author, item_id)
+        sel = sel.order_by(items.c.priority.desc(), items.c.id).limit(limit).offset(offset)
         with self.engine.connect() as conn:
-            return [_row_to_item(r) for r in conn.execute(q)]
+            return [_row_to_item(r) for r in conn.execute(sel)]
 
-    def claim_next(self, reviewer, lease_seconds, *, category=None, source=None):
+    def claim_next(self, reviewer, lease_seconds, *, category=None, source=None,
+                   escalated=False):
         for _ in range(50):  # a lost race means someone else took it: try the next one
             now = self.clock()
             with self.engine.begin() as conn:
-                q = self._filtered(select(items.c.id), now, "pending", category, source)
+                q = self._filtered(select(items.c.id), now, None, category, source)
+                q = q.where(_waiting(now, escalated), _may_take(reviewer, escalated))
                 q = q.order_by(items.c.priority.desc(), items.c.id).limit(1)
                 qid = conn.execute(q.with_for_update(skip_locked=True)).scalar()
                 if qid is None:
                     return None
-                if self._take(conn, qid, reviewer, lease_seconds, now, _claimable(now)):
+                cond = and_(_waiting(now, escalated), _may_take(reviewer, escalated))
+                if self._take(conn, qid, reviewer, lease_seconds, now, cond):
                     return self._get(conn, qid)
         return None
 
@@ -234,22 +414,31 @@ class SQLStore:
             status="claimed", claimed_by=reviewer, lease_until=now + lease_seconds))
         if res.rowcount != 1:
             return False
-        self._log(conn, reviewer, "claim", qid, {"lease_until": now + lease_seconds})
+        lane = conn.execute(select(items.c.lane).where(items.c.id == qid)).scalar()
+        self._log(conn, reviewer, "claim", qid, {"lease_until": now + lease_seconds, "lane": lane})
         return True
 
-    def claim(self, queue_id, reviewer, lease_seconds):
+    def claim(self, queue_id, reviewer, lease_seconds, *, senior=False):
         now = self.clock()
         with self.engine.begin() as conn:
             mine = and_(items.c.status == "claimed", items.c.claimed_by == reviewer)
+            waiting = or_(_waiting(now, False), _waiting(now, True))
             if self._take(conn, queue_id, reviewer, lease_seconds, now,
-                          or_(_claimable(now), mine)):
+                          and_(or_(waiting, mine), _may_take(reviewer, senior))):
                 return self._get(conn, queue_id)
             row = self._get(conn, queue_id)
         if row is None:
             raise NotFound(f"queue item {queue_id} does not exist")
         if row.status == "decided":
             raise AlreadyDecided(f"queue item {queue_id} is already decided")
-        raise NotLeaseHolder(f"queue item {queue_id} is claimed by another reviewer")
+        state = row.effective_status(now)
+        if state == "claimed" and row.claimed_by != reviewer:
+            raise NotLeaseHolder(f"queue item {queue_id} is claimed by another reviewer")
+        if row.lane == "escalation" and not senior:
+            raise NotAllowed(f"queue item {queue_id} is escalated: only a senior reviewer may "
+                             "claim it")
+        raise NotAllowed(f"queue item {queue_id} is an appeal of your own decision: another "
+                         "reviewer decides it")
 
     def _held_condition(self, queue_id: int, reviewer: str, now: float):
         return and_(items.c.id == queue_id, items.c.status == "claimed",
@@ -264,34 +453,154 @@ class SQLStore:
         return NotLeaseHolder(f"queue item {queue_id}: you do not hold its lease (claim it first)")
 
     def release(self, queue_id, reviewer):
+        row = self.get(queue_id)
+        waiting = row.waiting_status() if row else "pending"
         with self.engine.begin() as conn:
             res = conn.execute(update(items).where(
                 self._held_condition(queue_id, reviewer, self.clock())).values(
-                status="pending", claimed_by=None, lease_until=None))
+                status=waiting, claimed_by=None, lease_until=None))
             if res.rowcount == 1:
                 self._log(conn, reviewer, "release", queue_id, {})
                 return self._get(conn, queue_id)
         raise self._why_not_held(queue_id)
 
-    def decide(self, queue_id, reviewer, decision, corrections, note):
+    def decide(self, queue_id, reviewer, decision, corrections, note, reason_code=None, *,
+               qa=False):
         row = self.get(queue_id)
         if row is None:
             raise NotFound(f"queue item {queue_id} does not exist")
-        check_decision(decision, corrections, row.categories)
+        check_decision(decision, corrections, row.categories, reason_code)
+        if decision == "escalate" and row.lane == "escalation":
+            raise ValueError("decision: an escalated item is decided for good: "
+                             "'violating' or 'benign'")
         now = self.clock()
+        kind = row.lane
+        held = and_(self._held_condition(queue_id, reviewer, now), items.c.lane == kind)
+        if decision == "escalate":
+            values = {"status": "escalated", "lane": "escalation", "claimed_by": None,
+                          "lease_until": None}
+        else:
+            values = {"status": "decided", "decision": decision, "decision_categories": corrections,
+                          "reason_code": reason_code, "note": note, "decided_by": reviewer,
+                          "decided_at": now, "lease_until": None}
+            if qa and kind == "review":
+                values["qa_status"] = "pending"
         with self.engine.begin() as conn:
-            res = conn.execute(update(items).where(
-                self._held_condition(queue_id, reviewer, now)).values(
-                status="decided", decision=decision, decision_categories=corrections,
-                note=note, decided_by=reviewer, decided_at=now, lease_until=None))
+            res = conn.execute(update(items).where(held).values(**values))
             if res.rowcount == 1:
-                self._log(conn, reviewer, "decide", queue_id,
-                          {"decision": decision, "categories": corrections or {}})
+                self._record(conn, queue_id, kind, reviewer, decision, corrections, reason_code,
+                             note)
+                if decision == "escalate":
+                    self._log(conn, reviewer, "escalate", queue_id, {"from": kind, "note": note})
+                else:
+                    detail = {"decision": decision, "categories": corrections or {},
+                              "reason_code": reason_code, "lane": kind}
+                    if kind == "appeal":
+                        detail["reversed"] = row.decision != decision
+                    self._log(conn, reviewer, "decide", queue_id, detail)
                 return self._get(conn, queue_id)
         raise self._why_not_held(queue_id)
 
+    def undo(self, queue_id, reviewer, window_s, lease_seconds):
+        now = self.clock()
+        with self.engine.begin() as conn:
+            row = self._get(conn, queue_id)
+            if row is None:
+                raise NotFound(f"queue item {queue_id} does not exist")
+            hist = [_row_to_decision(r) for r in conn.execute(
+                select(decisions).where(decisions.c.queue_id == queue_id)
+                .order_by(decisions.c.id))]
+            last, before = undo_target(hist, reviewer, now, window_s)
+            was = "escalated" if last.decision == "escalate" else "decided"
+            values = {"status": "claimed", "lane": last.kind, "claimed_by": reviewer,
+                          "lease_until": now + lease_seconds,
+                          "decision": before.decision if before else None,
+                          "decision_categories": before.categories if before else None,
+                          "reason_code": before.reason_code if before else None,
+                          "note": before.note if before else None,
+                          "decided_by": before.reviewer if before else None,
+                          "decided_at": before.at if before else None}
+            if row.qa_status in ("pending", "claimed"):
+                values.update(qa_status=None, qa_claimed_by=None, qa_lease_until=None)
+            res = conn.execute(update(items).where(items.c.id == queue_id,
+                                                   items.c.status == was).values(**values))
+            if res.rowcount != 1:
+                raise NotAllowed(f"queue item {queue_id} has moved on: too late to undo")
+            conn.execute(update(decisions).where(decisions.c.id == last.id).values(undone=True))
+            self._log(conn, reviewer, "undo", queue_id, {"undid": last.decision})
+            return self._get(conn, queue_id)
+
+    def appeal(self, queue_id, actor, reason):
+        with self.engine.begin() as conn:
+            res = conn.execute(update(items).where(
+                items.c.id == queue_id, items.c.status == "decided").values(
+                status="pending", lane="appeal", appeal_reason=reason, claimed_by=None,
+                lease_until=None))
+            if res.rowcount == 1:
+                row = self._get(conn, queue_id)
+                self._log(conn, actor, "appeal", queue_id, {"reason": reason, "was": row.decision})
+                return row
+        if self.get(queue_id) is None:
+            raise NotFound(f"queue item {queue_id} does not exist")
+        raise WrongState(f"queue item {queue_id} is not decided: nothing to appeal")
+
+    def qa_claim_next(self, reviewer, lease_seconds):
+        for _ in range(50):
+            now = self.clock()
+            open_qa = and_(items.c.status == "decided", items.c.decided_by != reviewer,
+                           or_(items.c.qa_status == "pending",
+                               and_(items.c.qa_status == "claimed",
+                                    items.c.qa_lease_until < now)))
+            with self.engine.begin() as conn:
+                q = select(items.c.id).where(open_qa).order_by(items.c.priority.desc(),
+                                                               items.c.id).limit(1)
+                qid = conn.execute(q.with_for_update(skip_locked=True)).scalar()
+                if qid is None:
+                    return None
+                res = conn.execute(update(items).where(items.c.id == qid, open_qa).values(
+                    qa_status="claimed", qa_claimed_by=reviewer,
+                    qa_lease_until=now + lease_seconds))
+                if res.rowcount == 1:
+                    self._log(conn, reviewer, "qa_claim", qid, {})
+                    return self._get(conn, qid)
+        return None
+
+    def qa_decide(self, queue_id, reviewer, decision, corrections, reason_code, note):
+        row = self.get(queue_id)
+        if row is None:
+            raise NotFound(f"queue item {queue_id} does not exist")
+        if decision == "escalate":
+            raise ValueError("decision: a QA re-review is 'violating' or 'benign'")
+        check_decision(decision, corrections, row.categories, reason_code)
+        with self.engine.begin() as conn:
+            res = conn.execute(update(items).where(
+                items.c.id == queue_id, items.c.qa_status == "claimed",
+                items.c.qa_claimed_by == reviewer, items.c.qa_lease_until >= self.clock()
+            ).values(qa_status="done", qa_lease_until=None))
+            if res.rowcount == 1:
+                self._record(conn, queue_id, "qa", reviewer, decision, corrections, reason_code,
+                             note)
+                self._log(conn, reviewer, "qa_decide", queue_id,
+                          {"decision": decision, "reason_code": reason_code})
+                return self._get(conn, queue_id)
+        raise NotLeaseHolder(f"queue item {queue_id}: you do not hold its QA lease")
+
+    def history(self, queue_id=None, since=None):
+        q = select(decisions)
+        if queue_id is not None:
+            q = q.where(decisions.c.queue_id == queue_id)
+        if since is not None:
+            q = q.where(decisions.c.at >= since)
+        with self.engine.connect() as conn:
+            return [_row_to_decision(r) for r in conn.execute(q.order_by(decisions.c.id))]
+
     def decided_items(self):
         q = select(items).where(items.c.status == "decided").order_by(items.c.id)
+        with self.engine.connect() as conn:
+            return [_row_to_item(r) for r in conn.execute(q)]
+
+    def open_items(self):
+        q = select(items).where(items.c.status != "decided").order_by(items.c.id)
         with self.engine.connect() as conn:
             return [_row_to_item(r) for r in conn.execute(q)]
 
@@ -319,25 +628,79 @@ class SQLStore:
                     for r in conn.execute(q)]
         return rows[::-1]
 
-    # -- keys ----------------------------------------------------------------------------
-    def add_key(self, name, role, key_hash):
+    # -- keys and sessions ---------------------------------------------------------------
+    def _active_key(self):
+        return and_(api_keys.c.revoked.is_(False),
+                    or_(api_keys.c.expires_at.is_(None), api_keys.c.expires_at > self.clock()))
+
+    def add_key(self, name, role, key_hash, expires_at=None):
         try:
             with self.engine.begin() as conn:
                 kid = conn.execute(insert(api_keys).values(
                     name=name, role=role, key_hash=key_hash, created_at=self.clock(),
-                    revoked=False)).inserted_primary_key[0]
+                    revoked=False, expires_at=expires_at)).inserted_primary_key[0]
         except IntegrityError as e:
             raise ValueError(f"a key named {name!r} already exists") from e
-        return KeyRecord(kid, name, role, key_hash, self.clock())
+        return KeyRecord(kid, name, role, key_hash, self.clock(), expires_at)
 
     def find_key(self, key_hash):
-        q = select(api_keys).where(api_keys.c.key_hash == key_hash, api_keys.c.revoked.is_(False))
+        q = select(api_keys).where(api_keys.c.key_hash == key_hash, self._active_key())
         with self.engine.connect() as conn:
             r = conn.execute(q).first()
-        return KeyRecord(r.id, r.name, r.role, r.key_hash, r.created_at) if r else None
+        return _row_to_key(r) if r else None
 
-    def list_keys(self):
-        q = select(api_keys).where(api_keys.c.revoked.is_(False)).order_by(api_keys.c.id)
+    def list_keys(self, include_inactive=False):
+        q = select(api_keys).order_by(api_keys.c.id)
+        if not include_inactive:
+            q = q.where(self._active_key())
         with self.engine.connect() as conn:
-            return [KeyRecord(r.id, r.name, r.role, r.key_hash, r.created_at)
-                    for r in conn.execute(q)]
+            return [_row_to_key(r) for r in conn.execute(q)]
+
+    def revoke_key(self, name):
+        with self.engine.begin() as conn:
+            res = conn.execute(update(api_keys).where(api_keys.c.name == name,
+                                                      api_keys.c.revoked.is_(False))
+                               .values(revoked=True))
+            return res.rowcount == 1
+
+    def add_session(self, rec):
+        with self.engine.begin() as conn:
+            conn.execute(insert(sessions).values(**vars(rec)))
+
+    def find_session(self, session_hash):
+        q = select(sessions).where(sessions.c.session_hash == session_hash,
+                                   sessions.c.revoked.is_(False),
+                                   sessions.c.expires_at > self.clock())
+        with self.engine.connect() as conn:
+            r = conn.execute(q).first()
+        if r is None:
+            return None
+        m = dict(r._mapping)
+        m["revoked"] = bool(m["revoked"])
+        return SessionRecord(**m)
+
+    def revoke_session(self, session_hash):
+        with self.engine.begin() as conn:
+            conn.execute(update(sessions).where(sessions.c.session_hash == session_hash)
+                         .values(revoked=True))
+
+    def set_flash(self, session_hash, message):
+        with self.engine.begin() as conn:
+            conn.execute(update(sessions).where(sessions.c.session_hash == session_hash)
+                         .values(flash=message))
+
+    def pop_flash(self, session_hash):
+        with self.engine.begin() as conn:
+            msg = conn.execute(select(sessions.c.flash).where(
+                sessions.c.session_hash == session_hash)).scalar()
+            if msg is not None:
+                conn.execute(update(sessions).where(sessions.c.session_hash == session_hash)
+                             .values(flash=None))
+            return msg
+
+    def bump_exposure(self, session_hash):
+        with self.engine.begin() as conn:
+            conn.execute(update(sessions).where(sessions.c.session_hash == session_hash)
+                         .values(exposure=sessions.c.exposure + 1))
+            return conn.execute(select(sessions.c.exposure).where(
+                sessions.c.session_hash == session_hash)).scalar() or 0

@@ -1,5 +1,9 @@
 """Scoring endpoints: `/v1/moderations` (OpenAI-moderation shaped) and `/v1/classify` (one item,
-with metadata, optionally enqueued for review). Both need a `client` (or `admin`) key."""
+with metadata, optionally enqueued for review). Both need a `client` (or `admin`) key and are
+rate-limited per key (429 with Retry-After).
+
+`/v1/moderations` accepts OpenAI's model names (`OPENAI_ALIASES`) and answers with the served
+model's name, so the official client works unchanged."""
 
 from __future__ import annotations
 
@@ -11,8 +15,9 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
 
 from veguard.result import ScoreResult
-from veguard.service.auth import Principal, require
+from veguard.service.auth import Principal, authorize
 from veguard.service.batching import direct_score
+from veguard.service.ratelimit import retry_after_header
 from veguard.service.schemas import (
     ClassifyRequest,
     ClassifyResponse,
@@ -23,11 +28,38 @@ from veguard.service.schemas import (
     QueueRef,
 )
 from veguard.service.store import NewItem
+from veguard.taxonomy import POLICY_VERSION
 
 log = logging.getLogger("veguard.service")
 router = APIRouter(tags=["moderation"])
-ERRORS = {c: {"model": ErrorResponse} for c in (400, 401, 403, 413, 422, 503)}
-Client = Annotated[Principal, Depends(require("score"))]
+ERRORS = {c: {"model": ErrorResponse} for c in (400, 401, 403, 413, 422, 429, 503)}
+# OpenAI's moderation model names: a drop-in client sends these; we serve our model for them.
+OPENAI_ALIASES = ("omni-moderation-latest", "text-moderation-latest", "text-moderation-stable")
+
+
+def _client(request: Request) -> Principal:
+    return authorize(request, "score")
+
+
+Client = Annotated[Principal, Depends(_client)]
+
+
+def rate_limit(request: Request, who: Principal, cost: int) -> None:
+    wait = request.app.state.limiter.take(who.name, cost)
+    if wait is not None:
+        request.app.state.metrics.rate_limited.inc()
+        raise HTTPException(429, f"rate limit for key {who.name!r} exceeded; retry later",
+                            headers={"Retry-After": retry_after_header(wait)})
+
+
+def model_info(clf) -> dict:
+    """What the statement of reasons records about the model that scored an item."""
+    meta = getattr(clf, "meta", None)  # a modeldir.ModelMeta on the real Classifier
+    policy = getattr(meta, "policy_version", None) or POLICY_VERSION
+    th = clf.thresholds
+    return {"model": clf.name, "model_version": str(getattr(clf, "model_version", "") or ""),
+            "thresholds": {"review": dict(th.review), "auto": dict(th.auto)},
+            "policy_version": str(policy)}
 
 
 async def score_texts(request: Request, texts: list[str]) -> list[ScoreResult]:
@@ -58,9 +90,12 @@ async def score_texts(request: Request, texts: list[str]) -> list[ScoreResult]:
 async def moderations(body: ModerationRequest, request: Request,
                       who: Client) -> ModerationResponse:
     clf = request.app.state.classifier
-    if body.model is not None and clf is not None and body.model != clf.name:
-        raise HTTPException(422, f"model: this server serves {clf.name!r}, not {body.model!r}")
+    if (body.model is not None and clf is not None and body.model != clf.name
+            and body.model not in OPENAI_ALIASES):
+        raise HTTPException(422, f"model: this server serves {clf.name!r} (or accepts "
+                                 f"{', '.join(OPENAI_ALIASES)}), not {body.model!r}")
     texts = [body.input] if isinstance(body.input, str) else list(body.input)
+    rate_limit(request, who, len(texts))
     results = await score_texts(request, texts)
     return ModerationResponse(id="modr-" + uuid.uuid4().hex,
                               model=request.app.state.classifier.name,
@@ -71,9 +106,11 @@ async def moderations(body: ModerationRequest, request: Request,
              summary="Score one item with metadata and enqueue it for review if it qualifies")
 async def classify(body: ClassifyRequest, request: Request,
                    who: Client) -> ClassifyResponse:
+    rate_limit(request, who, 1)
     (result,) = await score_texts(request, [body.text])
     app = request.app
-    model = app.state.classifier.name
+    info = model_info(app.state.classifier)
+    model = info["model"]
     wanted = result.action == "auto" if app.state.settings.enqueue_on == "auto" else result.flagged
     if not body.enqueue:
         ref = QueueRef(enqueued=False, created=False, queue_id=None, priority=None,
@@ -83,10 +120,17 @@ async def classify(body: ClassifyRequest, request: Request,
                        reason=f"below the {app.state.settings.enqueue_on} operating point")
     else:
         new = NewItem.from_result(result, item_id=body.item_id, text=body.text,
-                                  source=body.source, model=model, author=body.author,
-                                  context=body.context)
+                                  source=body.source, author=body.author,
+                                  context=body.context, client=who.name, **info)
         item, created = await run_in_threadpool(app.state.store.enqueue, new, who.name)
+        if not created:
+            reason = "item_id already in the queue with this text"
+        elif item.version > 1:
+            reason = (f"changed text: version {item.version} of the item "
+                      f"(previous: {item.previous_id})")
+        else:
+            reason = "new item"
         ref = QueueRef(enqueued=True, created=created, queue_id=item.id, priority=item.priority,
-                       reason="new item" if created else "item_id already in the queue")
+                       version=item.version, reason=reason)
     return ClassifyResponse(item_id=body.item_id, model=model,
                             result=ModerationResult.of(result), queue=ref)
