@@ -15,6 +15,7 @@ from veguard.training.data import (
     positive_weights,
     read_corpus,
     sample_epoch,
+    split_rows,
     source_targets,
 )
 from veguard.training.loop import masked_bce
@@ -139,3 +140,14 @@ def test_read_corpus_parquet_and_missing(tmp_path):
     assert len(read_corpus(path)) == 4
     with pytest.raises(ValueError, match="nope.parquet"):
         read_corpus(tmp_path / "nope.parquet")
+
+
+def test_split_rows_caps_each_source_and_keeps_columns():
+    df = pd.DataFrame({
+        "id": [f"r{i}" for i in range(30)], "text": ["t"] * 30,
+        "source": ["big"] * 20 + ["small"] * 10, "split": ["validation"] * 30,
+    })
+    part = split_rows(df, "validation", None, seed=1, source_cap=5)
+    assert list(part.columns) == list(df.columns)
+    assert part["source"].value_counts().to_dict() == {"big": 5, "small": 5}
+    assert split_rows(df, "validation", None, seed=1, source_cap=5).equals(part)  # seeded

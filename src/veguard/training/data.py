@@ -47,8 +47,8 @@ def split_rows(
     """Rows of one split: at most `source_cap` per source, then at most `limit` (seeded)."""
     part = df[df["split"] == split]
     if source_cap is not None:
-        part = (part.groupby("source", group_keys=False, sort=True)
-                .apply(lambda g: g.sample(n=min(len(g), source_cap), random_state=seed)))
+        part = pd.concat([g.sample(n=min(len(g), source_cap), random_state=seed)
+                          for _, g in part.groupby("source", sort=True)])
     if limit is not None and len(part) > limit:
         part = part.sample(n=limit, random_state=seed)
     return part.reset_index(drop=True)
