@@ -2,7 +2,11 @@
 
     veguard score "some text" ["more text" ...]          one JSON object per text
     veguard score --input FILE [--output FILE] [--text-column text] [--id-column id]
-                  [--model PATH] [--batch-size N] [--format jsonl|csv|tsv|txt]
+                  [--model PATH] [--batch-size N] [--format jsonl|csv|tsv|txt] [--banks URL]
+
+`--banks URL` matches every text against the banks of known content in that database and adds
+a `matches` list to every result (veguard.banks.matcher; a violating match raises `action` to
+at least `review`). Without it, results have no `matches` field.
 
 Files are read twice, streaming: a first pass validates every row (so bad input fails before
 any output exists, naming the file and line), a second pass scores in chunks and writes JSONL
@@ -156,9 +160,19 @@ def _batched(it, n):
         yield chunk
 
 
+def with_matches(res, text: str, matcher) -> dict:
+    """The result's JSON object; with `matches` (and the action they imply) given a matcher."""
+    if matcher is None:
+        return res.to_dict()
+    from veguard.banks.matcher import apply
+
+    matches = matcher.match(text)
+    return {**apply(res, matches, matcher.bank_map()).to_dict(), "matches": matches}
+
+
 def score_file(clf, path: Path, fmt: str, out: IO[str], *, text_column: str = "text",
                id_column: str = "id", batch_size: int = 64, total: int | None = None,
-               label: str | None = None) -> int:
+               label: str | None = None, matcher=None) -> int:
     """Second pass: score every row and write one JSONL line per row, in input order."""
     from tqdm import tqdm
 
@@ -166,8 +180,9 @@ def score_file(clf, path: Path, fmt: str, out: IO[str], *, text_column: str = "t
     bar = tqdm(total=total, unit="text", file=sys.stderr, disable=not sys.stderr.isatty())
     for chunk in _batched(read_rows(path, fmt, text_column, id_column, label), CHUNK):
         results = clf.score([t for _, t in chunk], batch_size=batch_size)
-        for (rid, _), res in zip(chunk, results, strict=True):
-            out.write(json.dumps({"id": rid, **res.to_dict()}, ensure_ascii=False) + "\n")
+        for (rid, text), res in zip(chunk, results, strict=True):
+            obj = {"id": rid, **with_matches(res, text, matcher)}
+            out.write(json.dumps(obj, ensure_ascii=False) + "\n")
         written += len(chunk)
         bar.update(len(chunk))
     bar.close()
@@ -187,7 +202,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch-size", type=int, default=64, help="texts per model batch")
     p.add_argument("--format", choices=sorted(set(FORMATS.values())),
                    help="input format, overriding the extension (stdin defaults to txt)")
+    p.add_argument("--banks", metavar="URL",
+                   help="database URL of banks of known content: adds `matches` to each result")
     return p
+
+
+def _matcher(url: str | None):
+    if url is None:
+        return None
+    from veguard.banks.matcher import Matcher
+    from veguard.banks.store import BankStore
+
+    if "://" not in url:
+        raise InputError(f"--banks: {url!r} is not a SQLAlchemy URL (e.g. sqlite:///veguard.db)")
+    try:
+        return Matcher.from_store(BankStore(url, create=False))
+    except Exception as e:  # noqa: BLE001 - unreachable server, missing tables: one line
+        safe = url.split("@")[-1]
+        raise InputError(f"--banks {safe}: cannot read banks: {type(e).__name__}") from None
 
 
 def _load(model: str | None):
@@ -242,10 +274,12 @@ def _run(args: argparse.Namespace) -> int:
         raise InputError("give texts or --input, not both")
     if not args.texts and not args.input:
         raise InputError("nothing to score: give texts or --input FILE")
+    matcher = _matcher(args.banks)
     if args.texts:
         clf = _load(args.model)
-        for res in clf.score(list(args.texts), batch_size=args.batch_size):
-            print(json.dumps(res.to_dict(), ensure_ascii=False))
+        results = clf.score(list(args.texts), batch_size=args.batch_size)
+        for text, res in zip(args.texts, results, strict=True):
+            print(json.dumps(with_matches(res, text, matcher), ensure_ascii=False))
         return 0
 
     fmt = detect_format(args.input, args.format)
@@ -270,7 +304,7 @@ def _run(args: argparse.Namespace) -> int:
                   "replaced with U+FFFD", file=sys.stderr)
         clf = _load(args.model)
         kw = {"text_column": args.text_column, "id_column": args.id_column,
-              "batch_size": args.batch_size, "total": rows, "label": label}
+              "batch_size": args.batch_size, "total": rows, "label": label, "matcher": matcher}
         if not args.output:
             score_file(clf, path, fmt, sys.stdout, **kw)
             return 0

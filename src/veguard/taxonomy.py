@@ -38,3 +38,14 @@ SPLITS: tuple[str, ...] = ("train", "validation", "test")
 
 # Actions a result can carry, from the two operating points in thresholds.json.
 ACTIONS: tuple[str, ...] = ("none", "review", "auto")
+
+# Labels of entries in banks of known content (veguard.banks). The producing entity and the
+# behaviour, following GIFCT's hash-sharing categories. Both are optional on an entry.
+ENTITIES: tuple[str, ...] = (
+    "islamic_state", "is_khorasan", "al_qaeda", "ttp", "al_shabaab", "white_supremacist",
+)
+BEHAVIOURS: tuple[str, ...] = (
+    "glorification", "recruitment_radicalisation_instruction", "imminent_credible_threat",
+    "graphic_violence", "propaganda_branded", "attacker_manifesto",
+)
+BANK_KINDS: tuple[str, ...] = ("violating", "benign")
