@@ -139,7 +139,9 @@ class Matcher:
             self.index.quarantined[row] = value
 
     # -- matching -------------------------------------------------------------------------
-    def match(self, text: str) -> list[dict]:
+    def match(self, text: str, count: bool = True) -> list[dict]:
+        """Matches of one text; `count=False` for lookups that are not traffic (a reviewer
+        opening a page), which the quarantine guard must not count."""
         toks = sg.tokens(text)
         norm, digest = toks.norm, toks.sha256
         threshold = min((b.threshold for b in self.banks), default=1.0)
@@ -156,7 +158,8 @@ class Matcher:
         if self._tlsh and len(text.encode("utf-8")) >= 50:
             self._match_tlsh(text, norm, found)
         out = [self._describe(row, *v, norm) for row, v in found.items()]
-        self._count(found)
+        if count:
+            self._count(found)
         out.sort(key=lambda m: (not m["exact"], -m["similarity"], m["entry_id"]))
         return out
 

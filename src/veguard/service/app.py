@@ -173,10 +173,12 @@ def _install_error_handlers(app: FastAPI) -> None:
 
 def create_app(classifier=None, store: QueueStore | None = None,
                settings: Settings | None = None, *,
-               loader: Callable[[], object] | None = None) -> FastAPI:
+               loader: Callable[[], object] | None = None, banks=None) -> FastAPI:
     """Build the app. Pass a loaded `classifier`, or a `loader` run in the background at
-    startup (until it finishes /readyz answers 503 and scoring endpoints 503)."""
+    startup (until it finishes /readyz answers 503 and scoring endpoints 503). `banks` is a
+    `veguard.banks.matcher.Matcher` (None: no banks, no `matches` in results)."""
     from veguard.service.routes import admin, moderation, ops, queue, web
+    from veguard.service.routes import banks as banks_routes
     from veguard.service.store import MemoryStore
 
     settings = settings or Settings()
@@ -203,11 +205,12 @@ def create_app(classifier=None, store: QueueStore | None = None,
     app.state.classifier = None
     app.state.batcher = None
     app.state.load_error = None
+    app.state.banks = banks
     if classifier is not None:
         set_classifier(app, classifier)
     app.add_middleware(EdgeMiddleware, max_body_bytes=settings.max_body_bytes, metrics=metrics)
     _install_error_handlers(app)
-    for module in (ops, moderation, queue, admin, web):
+    for module in (ops, moderation, queue, admin, banks_routes, web):
         app.include_router(module.router)
     web.mount_static(app)
     return app

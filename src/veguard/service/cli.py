@@ -121,7 +121,14 @@ def serve_main(argv: list[str]) -> int:
             clf.model_version = ""
         return clf
 
-    app = create_app(None, store, settings, loader=load)
+    banks = None
+    if settings.banks:  # the banks of known content live in the same database
+        from veguard.banks.matcher import Guard, Matcher
+        from veguard.banks.store import BankStore
+
+        guard = Guard(settings.quarantine_window, settings.quarantine_share)
+        banks = Matcher.from_store(BankStore(args.db), guard)
+    app = create_app(None, store, settings, loader=load, banks=banks)
     uvicorn.run(app, host=args.host, port=args.port, log_level="info")
     return 0
 

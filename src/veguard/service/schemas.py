@@ -15,6 +15,7 @@ from fastapi import Path
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool
 
 from veguard.result import ScoreResult
+from veguard.service.bank_schemas import MatchOut
 from veguard.service.export import statement
 from veguard.service.reasons import REASON_CODES
 from veguard.service.store import DECISIONS, STATUSES, AuditEntry, DecisionRecord, QueueItem
@@ -95,15 +96,20 @@ class ModerationResult(BaseModel):
         default=True,
         description="False when the text is in a language or script the model cannot read: it "
                     "was not judged (scores 0, never flagged by the model).")
+    # Absent (not null) without banks, so results keep their shape on servers without them.
+    matches: list[MatchOut] | None = Field(
+        default=None, exclude_if=lambda v: v is None,
+        description="Matches in the banks of known content; present only when the server runs "
+                    "with banks (docs/BANKS.md).")
 
     @classmethod
-    def of(cls, r: ScoreResult) -> ModerationResult:
+    def of(cls, r: ScoreResult, matches: list[dict] | None = None) -> ModerationResult:
         d = r.to_dict()
         cats = {c: bool(d["categories"][c]) and c in FLAGGING for c in CATEGORIES}
         return cls(flagged=any(cats.values()), categories=cats,
                    informational_categories={c: bool(d["categories"][c]) for c in INFORMATIONAL},
                    category_scores=d["scores"], action=d["action"], evidence=d.get("evidence"),
-                   language=d["language"], supported=d["supported"])
+                   language=d["language"], supported=d["supported"], matches=matches)
 
 
 class ModerationResponse(BaseModel):

@@ -77,6 +77,19 @@ class Settings:
     undo_seconds: float = field(
         default=10.0, metadata={"help": "how long after a decision its reviewer may undo it"}
     )
+    banks: bool = field(
+        default=False,
+        metadata={"help": "match every text against the banks of known content in the database "
+                          "(docs/BANKS.md); results gain `matches`"},
+    )
+    quarantine_window: int = field(
+        default=10_000, metadata={"help": "lookups per window of the banks' bad-entry guard"}
+    )
+    quarantine_share: float = field(
+        default=0.01,
+        metadata={"help": "a bank entry matching more than this share of one window's lookups "
+                          "is quarantined"},
+    )
 
     def __post_init__(self) -> None:
         if self.enqueue_on not in ("review", "auto"):
@@ -90,6 +103,9 @@ class Settings:
         for name in ("lease_seconds", "session_hours", "sla_seconds", "score_timeout_s"):
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name}: must be > 0, got {getattr(self, name)}")
+        if self.quarantine_window < 1 or not 0.0 < self.quarantine_share <= 1.0:
+            raise ValueError("quarantine_window must be >= 1 and quarantine_share in (0, 1], got "
+                             f"{self.quarantine_window} and {self.quarantine_share}")
         for name in ("rate_limit_per_minute", "rate_limit_burst", "break_every", "undo_seconds"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name}: must be >= 0, got {getattr(self, name)}")

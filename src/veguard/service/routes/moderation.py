@@ -18,6 +18,7 @@ from veguard.result import ScoreResult
 from veguard.service.auth import Principal, authorize
 from veguard.service.batching import direct_score
 from veguard.service.ratelimit import retry_after_header
+from veguard.service.routes.banks import attach_matches, enqueue_wanted
 from veguard.service.schemas import (
     ClassifyRequest,
     ClassifyResponse,
@@ -97,9 +98,12 @@ async def moderations(body: ModerationRequest, request: Request,
     texts = [body.input] if isinstance(body.input, str) else list(body.input)
     rate_limit(request, who, len(texts))
     results = await score_texts(request, texts)
+    results, matches = await attach_matches(request, texts, results)
+    per_text = matches if matches is not None else [None] * len(results)
     return ModerationResponse(id="modr-" + uuid.uuid4().hex,
                               model=request.app.state.classifier.name,
-                              results=[ModerationResult.of(r) for r in results])
+                              results=[ModerationResult.of(r, m)
+                                       for r, m in zip(results, per_text, strict=True)])
 
 
 @router.post("/v1/classify", response_model=ClassifyResponse, responses=ERRORS,
@@ -108,10 +112,13 @@ async def classify(body: ClassifyRequest, request: Request,
                    who: Client) -> ClassifyResponse:
     rate_limit(request, who, 1)
     (result,) = await score_texts(request, [body.text])
+    (result,), matches = await attach_matches(request, [body.text], [result])
+    matches = None if matches is None else matches[0]
     app = request.app
     info = model_info(app.state.classifier)
     model = info["model"]
     wanted = result.action == "auto" if app.state.settings.enqueue_on == "auto" else result.flagged
+    wanted = enqueue_wanted(result, matches, wanted)
     if not body.enqueue:
         ref = QueueRef(enqueued=False, created=False, queue_id=None, priority=None,
                        reason="enqueue was false")
@@ -133,4 +140,4 @@ async def classify(body: ClassifyRequest, request: Request,
         ref = QueueRef(enqueued=True, created=created, queue_id=item.id, priority=item.priority,
                        version=item.version, reason=reason)
     return ClassifyResponse(item_id=body.item_id, model=model,
-                            result=ModerationResult.of(result), queue=ref)
+                            result=ModerationResult.of(result, matches), queue=ref)

@@ -196,7 +196,9 @@ def item_page(queue_id: QueueId, request: Request) -> Response:
         return RedirectResponse(f"/review/qa/{queue_id}", status_code=303)
     now = store.clock()
     status = item.effective_status(now)
-    return page("item.html", who=who, item=item, status=status,
+    banks = request.app.state.banks  # the "known content" badge; a page view is not traffic
+    known = banks.match(item.text, count=False) if banks is not None else []
+    return page("item.html", who=who, item=item, status=status, known=known,
                 mine=status == "claimed" and item.claimed_by == who.name,
                 audit=store.audit_log(queue_id), history=store.history(queue_id),
                 decisions=DECISIONS, long=len(item.text) > LONG_ITEM_CHARS, blind=False,
