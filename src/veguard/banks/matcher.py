@@ -157,9 +157,9 @@ class Matcher:
                     found[row] = (False, sim, p.start, p.end)
         if self._tlsh and len(text.encode("utf-8")) >= 50:
             self._match_tlsh(text, norm, found)
-        out = [self._describe(row, *v, norm) for row, v in found.items()]
-        if count:
+        if count:  # first, so the lookup that trips the guard already sees the quarantine
             self._count(found)
+        out = [self._describe(row, *v, norm) for row, v in found.items()]
         out.sort(key=lambda m: (not m["exact"], -m["similarity"], m["entry_id"]))
         return out
 

@@ -293,33 +293,26 @@ class BankStore:
                 q = select(entries.c.sha256, entries.c.id).where(
                     entries.c.bank_id == bank.id, entries.c.sha256.in_(hashes[i : i + 500]))
                 have.update(dict(conn.execute(q).all()))
-            rows = []
-            for e in new:
-                if e.sha256 is None:  # TLSH-only: keyed by its digest
-                    e_key = "tlsh:" + str(e.tlsh)
-                    q = select(entries.c.id).where(entries.c.bank_id == bank.id,
-                                                   entries.c.tlsh == e.tlsh)
-                    found = conn.execute(q).scalar()
-                    if found is not None:
-                        have[e_key] = found
-                if self._key(e) in have:
-                    continue
-                have[self._key(e)] = None  # a repeat within this call is a duplicate too
-                rows.append({"bank_id": bank.id, "sha256": e.sha256,
-                             "signature": _pack_sigs(e.signatures), "entity": e.entity,
-                             "behaviour": e.behaviour, "source": e.source, "note": e.note,
-                             "text": e.text if bank.store_text else None, "tlsh": e.tlsh,
-                             "status": "active", "added_by": actor, "added_at": self.clock()})
-            created = set()
-            for r in rows:
-                r_id = conn.execute(insert(entries).values(**r)).inserted_primary_key[0]
-                key = r["sha256"] or "tlsh:" + str(r["tlsh"])
-                have[key] = r_id
-                created.add(key)
-                r["id"] = r_id
-            seen: set[str] = set()
+            rows, created, seen = [], set(), set()
             for e in new:
                 key = self._key(e)
+                if key not in have and e.sha256 is None:
+                    # A bare TLSH digest duplicates any entry with that digest, including
+                    # one inserted earlier in this call (same transaction: visible).
+                    found = conn.execute(select(entries.c.id).where(
+                        entries.c.bank_id == bank.id, entries.c.tlsh == e.tlsh)).scalar()
+                    if found is not None:
+                        have[key] = found
+                if key not in have:
+                    row = {"bank_id": bank.id, "sha256": e.sha256,
+                           "signature": _pack_sigs(e.signatures), "entity": e.entity,
+                           "behaviour": e.behaviour, "source": e.source, "note": e.note,
+                           "text": e.text if bank.store_text else None, "tlsh": e.tlsh,
+                           "status": "active", "added_by": actor, "added_at": self.clock()}
+                    row["id"] = conn.execute(insert(entries).values(**row)).inserted_primary_key[0]
+                    rows.append(row)
+                    have[key] = row["id"]
+                    created.add(key)
                 out.append((int(have[key]), key in created and key not in seen))
                 seen.add(key)
             if rows:
