@@ -31,18 +31,18 @@ needs_pg = pytest.mark.skipif(
     not PG_URL, reason="VEGUARD_TEST_PG_URL is unset (run `eval $(scripts/ci_services.sh)`)")
 
 KNOWN = [
-    "The brothers who struck the airport are heroes of the ummah, join the caravan now and "
-    "take up arms against the crusaders who bomb our families",
-    "We call on every lion in the west to strike the disbelievers in their homes with knives "
-    "and cars, do not wait for orders, the reward is paradise",
-    "Statement from the media office: the soldiers of the caliphate carried out a blessed "
-    "operation against the apostate police, killing twelve and wounding many more",
-    "The white race is being replaced and only action will save it, the time for talking is "
-    "over, our people must fight back before it is too late",
-    "Learn how to build the device from household items, the instructions are in the next "
-    "issue of the magazine, share it with trusted brothers only",
-    "Do not mourn the martyr, celebrate him, for he has gone to his Lord smiling and his "
-    "blood will water the tree of the state for generations",
+    ("The brothers who struck the airport are heroes of the ummah, join the caravan now and "
+     "take up arms against the crusaders who bomb our families"),
+    ("We call on every lion in the west to strike the disbelievers in their homes with knives "
+     "and cars, do not wait for orders, the reward is paradise"),
+    ("Statement from the media office: the soldiers of the caliphate carried out a blessed "
+     "operation against the apostate police, killing twelve and wounding many more"),
+    ("The white race is being replaced and only action will save it, the time for talking is "
+     "over, our people must fight back before it is too late"),
+    ("Learn how to build the device from household items, the instructions are in the next "
+     "issue of the magazine, share it with trusted brothers only"),
+    ("Do not mourn the martyr, celebrate him, for he has gone to his Lord smiling and his "
+     "blood will water the tree of the state for generations"),
 ]
 UNRELATED = [
     "The council meeting on Tuesday approved the new budget for the public library and parks",
@@ -233,8 +233,9 @@ def test_exact_match_and_unrelated_texts_not_found(banks):
 
 def test_long_document_matches_by_passage(make_store):
     rng = random.Random(3)
-    vocab = "the of state brothers light war truth victory sword faith land will people " \
-            "enemy fight blood path nation day right world hour oath call soul".split()
+    vocab = ["the", "of", "state", "brothers", "light", "war", "truth", "victory", "sword",
+             "faith", "land", "will", "people", "enemy", "fight", "blood", "path", "nation",
+             "day", "right", "world", "hour", "oath", "call", "soul"]
     manifesto = " ".join(rng.choice(vocab) + str(rng.randint(0, 9)) for _ in range(300))
     s = make_store()
     s.create_bank("manifestos", "violating", "a")
