@@ -212,6 +212,11 @@ def write_report(out: dict, docs: Path) -> Path:
         "",
     ]
     path = docs / "PERFORMANCE.md"
+    # bench/banks.py owns the Banks section (between its markers): keep it.
+    old = path.read_text(encoding="utf-8") if path.exists() else ""
+    begin, end = "<!-- banks:begin -->", "<!-- banks:end -->"
+    if begin in old and end in old:
+        lines += [old[old.index(begin) : old.index(end) + len(end)], ""]
     path.write_text("\n".join(lines), encoding="utf-8")
     return path
 

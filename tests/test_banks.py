@@ -379,6 +379,7 @@ def test_jsonl_bad_lines_name_the_line(line, problem):
 
 def test_threatexchange_signal_round_trip(make_store):
     pytest.importorskip("tlsh")
+    pytest.importorskip("threatexchange")
     s = make_store()
     s.create_bank("te", "violating", "a", store_text=True)
     s.add_entries("te", [NewEntry.from_text(t) for t in KNOWN[:3]], "a")
