@@ -476,3 +476,46 @@ def test_score_with_banks_adds_matches(tmp_path, capsys, tiny_model_factory):
     assert [r["id"] for r in rows] == [0, 1] and len(rows[0]["matches"]) == 1
     assert main(["score", *texts, "--model", str(model)]) == 0
     assert all("matches" not in json.loads(x) for x in capsys.readouterr().out.splitlines())
+
+
+def test_entries_added_while_matching_past_the_rebuild_limit():
+    # What this checks is that matching keeps working while another thread adds entries past
+    # the index's tail limit (a rebuild), and that all of them match afterwards. A torn read
+    # of the index's arrays (what the matcher's lock prevents) is too rare under the GIL for a
+    # test to provoke reliably.
+    import threading
+
+    from veguard.banks.store import Bank
+
+    m = Matcher()  # no store: the index alone
+    bank = Bank(1, "b", "violating", "review", 0.4, False)
+    m.add(bank, [1], [NewEntry.from_text(KNOWN[0])])
+    rng = random.Random(5)
+    words = " ".join(UNRELATED).split()
+    extra = [NewEntry.from_text(" ".join(rng.choice(words) for _ in range(12)))
+             for _ in range(6000)]  # past the index's tail limit: a rebuild happens meanwhile
+    errors, done = [], threading.Event()
+
+    def add():
+        try:
+            for i in range(0, len(extra), 500):
+                m.add(bank, list(range(2 + i, 2 + i + len(extra[i : i + 500]))),
+                      extra[i : i + 500])
+        except Exception as e:  # noqa: BLE001 - reported below
+            errors.append(e)
+        finally:
+            done.set()
+
+    t = threading.Thread(target=add)
+    t.start()
+    while not done.is_set():
+        try:
+            assert m.match(edit_emoji(KNOWN[0]), count=False)[0]["entry_id"] == 1
+        except Exception as e:  # noqa: BLE001
+            errors.append(e)
+            break
+    t.join()
+    assert not errors
+    assert len(m.index) == 6001 and m.index.n_passages >= 6000
+    probe = extra[4321]
+    assert any(f["entry_id"] == 4323 for f in m.match(" ".join(probe.text.split()[::-1][::-1])))

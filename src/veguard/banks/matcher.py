@@ -82,20 +82,21 @@ class Matcher:
         return m
 
     def reload(self) -> None:
-        """Rebuild the index from the store (banks, entries, statuses)."""
-        index, self._tlsh = Index(), []
-        self.banks, self._bank_no = [], {}
-        for bank, _ in self.store.list_banks():
-            self._add_bank(bank)
-        batch: list = []
-        for e in self.store.iter_entries():
-            batch.append(e)
-            if len(batch) == 5000:
-                self._index_entries(index, batch)
-                batch = []
-        self._index_entries(index, batch)
-        index.build()
-        self.index = index
+        """Rebuild the index from the store (banks, entries, statuses). Lookups wait."""
+        with self._lock:
+            index, self._tlsh = Index(), []
+            self.banks, self._bank_no = [], {}
+            for bank, _ in self.store.list_banks():
+                self._add_bank(bank)
+            batch: list = []
+            for e in self.store.iter_entries():
+                batch.append(e)
+                if len(batch) == 5000:
+                    self._index_entries(index, batch)
+                    batch = []
+            self._index_entries(index, batch)
+            index.build()
+            self.index = index
 
     def _add_bank(self, bank: Bank) -> None:
         if bank.name not in self._bank_no:
@@ -127,6 +128,7 @@ class Matcher:
             self._index_entries(self.index, fresh)
 
     def remove(self, entry_id: int) -> None:
+        """Stop matching an entry (its rows stay in the arrays until the next reload)."""
         with self._lock:
             self.index.remove(entry_id)
 
@@ -144,22 +146,25 @@ class Matcher:
         opening a page), which the quarantine guard must not count."""
         toks = sg.tokens(text)
         norm, digest = toks.norm, toks.sha256
-        threshold = min((b.threshold for b in self.banks), default=1.0)
-        found: dict[int, tuple[bool, float, int, int]] = {}  # row -> exact, sim, start, end
-        for row in self.index.exact(digest):
-            found[row] = (True, 1.0, 0, len(norm))
-        if len(toks) >= sg.MIN_TOKENS:
-            for p in sg.passages(toks, sg.QUERY_STRIDE):
+        psgs = sg.passages(toks, sg.QUERY_STRIDE) if len(toks) >= sg.MIN_TOKENS else []
+        # The index's arrays are swapped as a group when entries are added: read under the lock.
+        with self._lock:
+            threshold = min((b.threshold for b in self.banks), default=1.0)
+            found: dict[int, tuple[bool, float, int, int]] = {}  # row -> exact, sim, span
+            for row in self.index.exact(digest):
+                found[row] = (True, 1.0, 0, len(norm))
+            for p in psgs:
                 for row, sim in self.index.near(p.signature, threshold):
                     bank = self.banks[self.index.bank[row]]
                     if sim < bank.threshold or row in found and found[row][1] >= sim:
                         continue
                     found[row] = (False, sim, p.start, p.end)
-        if self._tlsh and len(text.encode("utf-8")) >= 50:
-            self._match_tlsh(text, norm, found)
+            if self._tlsh and len(text.encode("utf-8")) >= 50:
+                self._match_tlsh(text, norm, found)
         if count:  # first, so the lookup that trips the guard already sees the quarantine
             self._count(found)
-        out = [self._describe(row, *v, norm) for row, v in found.items()]
+        with self._lock:
+            out = [self._describe(row, *v, norm) for row, v in found.items()]
         out.sort(key=lambda m: (not m["exact"], -m["similarity"], m["entry_id"]))
         return out
 

@@ -234,7 +234,8 @@ class BankStore:
     # -- banks ----------------------------------------------------------------------------
     def create_bank(self, name: str, kind: str, actor: str, *, action: str | None = None,
                     threshold: float = DEFAULT_THRESHOLD, store_text: bool = False) -> Bank:
-        if not name or len(name) > 100 or not all(c.isalnum() or c in "-_." for c in name):
+        if not name or len(name) > 100 or not all(
+                c.isascii() and (c.isalnum() or c in "-_.") for c in name):
             raise BankError(f"name: {name!r} must be 1-100 letters, digits, '-', '_' or '.'")
         if kind not in BANK_KINDS:
             raise BankError(f"kind: expected one of {', '.join(BANK_KINDS)}, got {kind!r}")
