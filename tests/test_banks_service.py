@@ -55,6 +55,9 @@ def test_match_endpoint(env):
     assert m["bank"] == "claims" and m["kind"] == "violating" and not m["exact"]
     assert m["labels"] == {"entity": "islamic_state", "behaviour": "propaganda_branded"}
     assert m["span"]["text"].startswith("Statement") and not m["quarantined"]
+    assert m["span"]["start"] == REPOST.index("Statement")  # offsets of the input, not normalised
+    assert REPOST[m["span"]["start"]:m["span"]["end"]] == m["span"]["text"]
+    assert "\n\n" in m["span"]["text"]
     assert miss == {"matches": []}
     assert c.post("/v1/match", json={"input": []}, headers=h(keys["client"])).status_code == 422
 
@@ -69,7 +72,7 @@ def test_moderations_carry_matches_and_the_raised_action(env):
 
 
 def test_classify_enqueues_known_content_and_benign_bank_suppresses(env):
-    c, keys, store, _ = env
+    c, keys, _, _ = env
     hc = h(keys["client"])
     r = c.post("/v1/classify", json={"item_id": "k1", "text": REPOST, "source": "s"}, headers=hc)
     body = r.json()
@@ -85,7 +88,7 @@ def test_classify_enqueues_known_content_and_benign_bank_suppresses(env):
 
 
 def test_reviewer_page_shows_known_content_badge(env):
-    c, keys, store, _ = env
+    c, keys, _, _ = env
     c.post("/v1/classify", json={"item_id": "k1", "text": REPOST, "source": "s"},
            headers=h(keys["client"]))
     r = c.get("/review/items/1", headers=h(keys["reviewer"]))

@@ -21,7 +21,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "queue": ("veguard.service.cli:queue_main",
               "review-queue admin: export decisions, create/list/revoke keys"),
     "export": ("veguard.export:main", "export a model to ONNX"),
-    "bank": ("veguard.banks.cli:main", "banks of known content: create, add, match, import, export"),
+    "bank": ("veguard.banks.cli:main", "banks of known content: create, add, match, import..."),
 }
 
 

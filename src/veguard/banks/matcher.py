@@ -8,8 +8,9 @@ the `matches` list that `veguard bank match`, `veguard score --banks`, `/v1/matc
      "similarity": 0.61, "labels": {"entity": "islamic_state", "behaviour": "glorification"},
      "span": {"start": 0, "end": 180, "text": "..."}, "quarantined": false}
 
-`span` is the matched passage of the *normalised* text (`veguard.data.normalize`), which is
-the text veguard's hashes see; for a short text it is the whole of it.
+`span` is the matched passage as character offsets of the *input* text (as `evidence` is:
+the passage is found in the normalised text, which the hashes see, and mapped back with
+`veguard.offsets`); for a short text it is the whole of it.
 
 Quarantine: a shared entry that suddenly matches a large share of traffic is more likely a
 bad entry (a greeting, a common phrase, a hash of an empty page) than a wave of terrorist
@@ -164,7 +165,7 @@ class Matcher:
         if count:  # first, so the lookup that trips the guard already sees the quarantine
             self._count(found)
         with self._lock:
-            out = [self._describe(row, *v, norm) for row, v in found.items()]
+            out = [self._describe(row, *v, text, norm) for row, v in found.items()]
         out.sort(key=lambda m: (not m["exact"], -m["similarity"], m["entry_id"]))
         return out
 
@@ -178,14 +179,19 @@ class Matcher:
             if self.index.alive[row] and tlsh.diffxlen(q, digest) <= TLSH_THRESHOLD:
                 found.setdefault(row, (False, 1.0 - tlsh.diffxlen(q, digest) / 100, 0, len(norm)))
 
-    def _describe(self, row: int, exact: bool, sim: float, start: int, end: int,
+    def _describe(self, row: int, exact: bool, sim: float, start: int, end: int, text: str,
                   norm: str) -> dict:
+        from veguard.offsets import to_original_span
+
         bank = self.banks[self.index.bank[row]]
+        # Only matches pay for the mapping back to the input's offsets.
+        start, end = (0, len(text)) if (start, end) == (0, len(norm)) else \
+            to_original_span(text, norm, start, end)
         return {"bank": bank.name, "kind": bank.kind, "entry_id": int(self.index.entry_id[row]),
                 "exact": exact, "similarity": round(sim, 4),
                 "labels": {"entity": _name(int(self.index.entity[row]), ENTITIES),
                            "behaviour": _name(int(self.index.behaviour[row]), BEHAVIOURS)},
-                "span": {"start": start, "end": end, "text": norm[start:end]},
+                "span": {"start": start, "end": end, "text": text[start:end]},
                 "quarantined": bool(self.index.quarantined[row])}
 
     def _count(self, found: dict) -> None:

@@ -18,9 +18,10 @@ class MatchLabels(BaseModel):
 
 
 class MatchSpan(BaseModel):
-    start: int = Field(description="Start of the matched passage in the normalised text.")
-    end: int = Field(description="End (exclusive) of the matched passage.")
-    text: str = Field(description="The matched passage (normalised; render it escaped).")
+    start: int = Field(description="Start offset (characters) of the matched passage in the "
+                                   "input text.")
+    end: int = Field(description="End offset (exclusive) of the matched passage.")
+    text: str = Field(description="The matched passage of the input (render it escaped).")
 
 
 class MatchOut(BaseModel):
