@@ -168,19 +168,14 @@ class Index:
         keys = band_keys(sig, self.bands, self.rows)
         best: dict[int, float] = {}
         n = len(self._lsh_keys)
-        # One binary search per band; most bands find nothing, and a hit's run of equal
-        # keys is short, so it is walked rather than searched for a second time.
+        # One binary search per band; most bands find nothing, and only those that do are
+        # searched again for the end of their run of equal keys.
         lo = np.searchsorted(self._lsh_keys, keys, side="left") if n else np.zeros(0, int)
         nz = np.flatnonzero(self._lsh_keys[np.minimum(lo, n - 1)] == keys) if n else lo
         if len(nz):
-            runs = []
-            for i in nz:
-                j = lo[i]
-                k = j + 1
-                while k < n and self._lsh_keys[k] == keys[i]:
-                    k += 1
-                runs.append(self._lsh_pass[j:k])
-            cand = np.unique(np.concatenate(runs))
+            hi = np.searchsorted(self._lsh_keys, keys[nz], side="right")
+            cand = np.unique(np.concatenate([self._lsh_pass[a:b] for a, b in zip(
+                lo[nz].tolist(), hi.tolist(), strict=True)]))
             agree = np.count_nonzero(self._p_sig8[cand] == (sig & 0xFF).astype(np.uint8), axis=1)
             # b-bit MinHash: unequal values collide in their low 8 bits 1 time in 256.
             sim = (agree / NUM_PERM - 1 / 256) / (1 - 1 / 256)

@@ -159,7 +159,7 @@ class Matcher:
                     bank = self.banks[self.index.bank[row]]
                     if sim < bank.threshold or row in found and found[row][1] >= sim:
                         continue
-                    found[row] = (False, sim, p.start, p.end)
+                    found[row] = (False, sim, *toks.span(p.i, p.j))
             if self._tlsh and len(text.encode("utf-8")) >= 50:
                 self._match_tlsh(text, norm, found)
         if count:  # first, so the lookup that trips the guard already sees the quarantine

@@ -49,7 +49,7 @@ SEED = 14            # fixed forever: changing it changes every signature
 SIGNATURE_VERSION = 1
 
 _WORD = re.compile(r"\w+")
-_PLACEHOLDERS = frozenset({USER_TOKEN.strip("@").casefold(), URL_TOKEN.strip("[]").casefold()})
+_USER_BLANK, _URL_BLANK = " " * len(USER_TOKEN), " " * len(URL_TOKEN)
 
 _rng = np.random.RandomState(SEED)
 _A = (_rng.randint(0, 2**32, NUM_PERM, dtype=np.uint64) << np.uint64(32)) | \
@@ -66,12 +66,13 @@ def exact_hash(text: str) -> str:
 
 @dataclass
 class Tokens:
-    """The matching view of a text: its words, and their character spans in `norm`."""
+    """The matching view of a text: its words, and (computed when asked) their spans in
+    `norm`. Lookups that match nothing never pay for the spans."""
 
     norm: str
     words: list[str]
-    starts: list[int]
-    ends: list[int]
+    masked: str  # norm with the placeholders blanked out (same length, same offsets)
+    _spans: list[tuple[int, int]] | None = None
 
     def __len__(self) -> int:
         return len(self.words)
@@ -80,27 +81,34 @@ class Tokens:
     def sha256(self) -> str:
         return hashlib.sha256(self.norm.encode("utf-8")).hexdigest()
 
+    def spans(self) -> list[tuple[int, int]]:
+        if self._spans is None:
+            self._spans = [m.span() for m in _WORD.finditer(self.masked)]
+        return self._spans
+
+    def span(self, i: int, j: int) -> tuple[int, int]:
+        """Character span in `norm` of words [i, j)."""
+        if not self.words or j <= i:
+            return 0, 0
+        sp = self.spans()
+        return sp[i][0], sp[j - 1][1]
+
 
 def _fold(word: str) -> str:
-    if word.isascii():
-        return word.lower()
     word = unicodedata.normalize("NFKD", word.casefold())
     return "".join(c for c in word if not unicodedata.combining(c))
 
 
 def tokens(text: str) -> Tokens:
-    """Normalise once; the words (folded) with their spans in the normalised text."""
+    """Normalise once; the folded words of the normalised text, placeholders left out."""
     norm = normalize(text)
-    words, starts, ends = [], [], []
-    for m in _WORD.finditer(norm):
-        w = _fold(m.group())
-        s = m.start()
-        if w in _PLACEHOLDERS and s > 0 and norm[s - 1] in "@[":
-            continue
-        words.append(w)
-        starts.append(s)
-        ends.append(m.end())
-    return Tokens(norm, words, starts, ends)
+    # Blank the placeholders out with spaces: offsets stay those of `norm`.
+    masked = norm.replace(USER_TOKEN, _USER_BLANK).replace(URL_TOKEN, _URL_BLANK)
+    if masked.isascii():
+        words = _WORD.findall(masked.lower())
+    else:
+        words = [_fold(w) for w in _WORD.findall(masked)]
+    return Tokens(norm, words, masked)
 
 
 def shingles(words: list[str]) -> set[str]:
@@ -146,21 +154,20 @@ def windows(n_tokens: int, stride: int) -> list[tuple[int, int]]:
 
 @dataclass
 class Passage:
-    """One window of a text: its signature and its character span in the normalised text."""
+    """One window of a text: its signature and its words [i, j) (Tokens.span gives the
+    characters)."""
 
     signature: np.ndarray
-    start: int
-    end: int
-    n_tokens: int
+    i: int
+    j: int
+
+    @property
+    def n_tokens(self) -> int:
+        return self.j - self.i
 
 
 def passages(toks: Tokens, stride: int) -> list[Passage]:
-    out = []
-    for i, j in windows(len(toks), stride):
-        start = toks.starts[i] if toks.words else 0
-        end = toks.ends[j - 1] if toks.words else 0
-        out.append(Passage(signature(toks.words[i:j]), start, end, j - i))
-    return out
+    return [Passage(signature(toks.words[i:j]), i, j) for i, j in windows(len(toks), stride)]
 
 
 def entry_passages(text: str) -> tuple[str, list[Passage]]:
