@@ -3,8 +3,9 @@ matcher and, side by side, threatexchange's raw-text (Levenshtein) and TLSH text
 
     python bench/banks.py [--entries 1000000] [--known 2000] [--unrelated 5000] [--out FILE]
 
-Data (all from data/processed/corpus.parquet, synthetic rows excluded because their templates
-are near-duplicates of each other by construction; texts deduplicated by exact hash):
+Data (all from data/processed/corpus.parquet, without the rows veguard wrote (sources
+`veguard_*`, context `synthetic`: template-built, so near-duplicates of each other by
+construction); texts deduplicated by exact hash):
 - known: `--known` corpus texts, the bank's verified entries;
 - reposts of each known text, edited six ways (`EDITS`): handles and links, emoji, line breaks,
   10-20% of words replaced, all of those at once, and a partial quote (a contiguous 60-80% of
@@ -110,8 +111,12 @@ EDIT_FUNCS = {"handles": e_handles, "emoji": e_emoji, "linebreaks": e_linebreaks
 def load_texts(seed: int) -> list[str]:
     import pandas as pd
 
-    df = pd.read_parquet(ROOT / "data/processed/corpus.parquet", columns=["text", "context"])
-    texts = df.loc[df.context != "synthetic", "text"].tolist()
+    df = pd.read_parquet(ROOT / "data/processed/corpus.parquet",
+                         columns=["text", "context", "source"])
+    # Rows veguard wrote (synthetic examples, contrast frames around them) are built from
+    # templates, so they are near-duplicates of each other by construction: leave them out.
+    written = (df.context == "synthetic") | df.source.str.startswith("veguard_")
+    texts = df.loc[~written, "text"].tolist()
     seen, out = set(), []
     for t in texts:
         h = sg.exact_hash(t)
@@ -372,7 +377,7 @@ def section(res: dict) -> str:
         f"{res['load_start'][0]:.1f} at the start, {res['load_end'][0]:.1f} at the end), so "
         "wall-clock rates are lower bounds; the per-CPU-second rate says what the code costs."),
         "",
-        (f"Data: {a['known']:,} known corpus texts (synthetic rows excluded), each reposted six "
+        (f"Data: {a['known']:,} known corpus texts (not the rows veguard wrote), each reposted six "
         f"ways (bench/banks.py's EDITS), and {a['unrelated']:,} other corpus texts as unrelated "
         "queries. Recall = share of reposts that find their own entry. False-match rate = share "
         "of unrelated texts that match a known or word-salad entry; 'corpus near-dups' = share "
