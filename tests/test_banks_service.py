@@ -147,7 +147,9 @@ def test_reviewer_proposes_admin_approves(env):
     item = c.post("/v1/queue/claim", headers=hr).json()
     early = c.post("/v1/banks/claims/proposals", json={"queue_id": item["id"]}, headers=hr)
     assert early.status_code == 409  # not decided violating yet
-    c.post(f"/v1/queue/items/{item['id']}/decision", json={"decision": "violating"}, headers=hr)
+    done = c.post(f"/v1/queue/items/{item['id']}/decision",
+                  json={"decision": "violating", "reason_code": "EXT-GLORIFY"}, headers=hr)
+    assert done.status_code == 200, done.text
     assert c.post("/v1/banks/news/proposals", json={"queue_id": item["id"]},
                   headers=hr).status_code == 422  # benign banks take no proposals
     r = c.post("/v1/banks/claims/proposals", json={"queue_id": item["id"],
