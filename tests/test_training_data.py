@@ -15,8 +15,8 @@ from veguard.training.data import (
     positive_weights,
     read_corpus,
     sample_epoch,
-    split_rows,
     source_targets,
+    split_rows,
 )
 from veguard.training.loop import masked_bce
 
