@@ -1,8 +1,11 @@
-"""`veguard score`: score texts given on the command line, or a JSONL/CSV/TSV/text file.
+"""`veguard score`: score texts given on the command line, or a JSONL/CSV/TSV/text/Parquet file.
 
     veguard score "some text" ["more text" ...]          one JSON object per text
     veguard score --input FILE [--output FILE] [--text-column text] [--id-column id]
-                  [--model PATH] [--batch-size N] [--format jsonl|csv|tsv|txt] [--banks URL]
+                  [--model PATH] [--batch-size N] [--format jsonl|csv|tsv|txt|parquet]
+                  [--banks URL]
+    veguard score --engine ray --input FILE|DIR|GLOB --output DIR [--address HOST:PORT]
+                  [--concurrency N] [--num-cpus N] [--output-format parquet|jsonl]
 
 `--banks URL` matches every text against the banks of known content in that database and adds
 a `matches` list to every result (veguard.banks.matcher; a violating match raises `action` to
@@ -15,8 +18,12 @@ a temporary file first. `--output` is written to a temporary file renamed at the
 temporary names carry the process id, so a run killed before it could clean up (kill -9) has
 its leftovers removed by the next run (`clean_stale`): only those of processes no longer alive.
 
-What it leaves out: the scoring itself (`veguard.modeling.Classifier`), and any format that
-is not line- or CSV-based (Parquet, JSON arrays).
+`score_batch` is the one scoring step: (id, text) rows in, one output record per row out. The
+local path calls it here; `--engine ray` (`veguard.ray_scoring`, imported only then) calls it in
+each actor of a Ray Data pool, so both engines write the same records.
+
+What it leaves out: the scoring itself (`veguard.modeling.Classifier`), sharded input and
+resumable output (`veguard.ray_scoring`), and JSON arrays.
 """
 
 from __future__ import annotations
@@ -36,7 +43,7 @@ from typing import IO, Any
 
 from veguard.data.schema import DataError, json_object
 
-FORMATS = {".jsonl": "jsonl", ".csv": "csv", ".tsv": "tsv", ".txt": "txt"}
+FORMATS = {".jsonl": "jsonl", ".csv": "csv", ".tsv": "tsv", ".txt": "txt", ".parquet": "parquet"}
 CHUNK = 1024  # texts per Classifier call: bounds memory, keeps batches full
 
 
@@ -124,8 +131,49 @@ def read_rows(
                     yield rid, row[ti]
             except csv.Error as e:
                 raise InputError(f"{name}: line {reader.line_num}: {e}") from e
+    elif fmt == "parquet":
+        yield from _read_parquet(path, name, text_column, id_column)
     else:
         raise InputError(f"{name}: unknown format {fmt!r}")
+
+
+_JSON_SCALARS = (str, int, float, bool, type(None))
+
+
+def _read_parquet(path: Path, name: str, text_column: str, id_column: str) -> Iterator[tuple[Any, str]]:
+    # Rows are numbered from 1 like lines of the text formats; errors say "row N".
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        pf = pq.ParquetFile(path)
+    except (OSError, pa.ArrowException) as e:
+        raise InputError(f"{name}: not a readable Parquet file: {e}") from e
+    schema = pf.schema_arrow
+    if text_column not in schema.names:
+        raise InputError(f"{name}: no {text_column!r} column (columns: {', '.join(schema.names)})")
+    ttype = schema.field(text_column).type
+    if not (pa.types.is_string(ttype) or pa.types.is_large_string(ttype)):
+        raise InputError(f"{name}: column {text_column!r} is {ttype}, expected a string")
+    has_id = id_column in schema.names and id_column != text_column
+    n = 0
+    try:
+        for batch in pf.iter_batches(batch_size=CHUNK, columns=[text_column, id_column] if has_id
+                                     else [text_column]):
+            texts = batch.column(text_column).to_pylist()
+            ids = batch.column(id_column).to_pylist() if has_id else None
+            for k, text in enumerate(texts):
+                n += 1
+                if text is None:
+                    raise InputError(f"{name}: row {n}: {text_column!r} is null, expected a string")
+                if ids is None:
+                    yield n, text
+                    continue
+                # Timestamps, decimals, bytes: ids must survive JSON output, so they become text.
+                rid = ids[k]
+                yield (rid if isinstance(rid, _JSON_SCALARS) else str(rid)), text
+    except (OSError, pa.ArrowException) as e:
+        raise InputError(f"{name}: row {n + 1}: cannot read: {e}") from e
 
 
 def detect_format(path: str, fmt: str | None) -> str:
@@ -170,6 +218,18 @@ def with_matches(res, text: str, matcher) -> dict:
     return {**apply(res, matches, matcher.bank_map()).to_dict(), "matches": matches}
 
 
+def score_batch(clf, rows: list[tuple[Any, str]], batch_size: int = 64,
+                matcher=None) -> list[dict]:
+    """Score (id, text) rows: one output record `{"id", **result}` per row, in order.
+
+    The one scoring step of both engines: `score_file` here, the Ray actors in
+    `veguard.ray_scoring`. `result` is `with_matches(ScoreResult, text, matcher)`.
+    """
+    results = clf.score([t for _, t in rows], batch_size=batch_size)
+    return [{"id": rid, **with_matches(res, text, matcher)}
+            for (rid, text), res in zip(rows, results, strict=True)]
+
+
 def score_file(clf, path: Path, fmt: str, out: IO[str], *, text_column: str = "text",
                id_column: str = "id", batch_size: int = 64, total: int | None = None,
                label: str | None = None, matcher=None) -> int:
@@ -179,10 +239,8 @@ def score_file(clf, path: Path, fmt: str, out: IO[str], *, text_column: str = "t
     written = 0
     bar = tqdm(total=total, unit="text", file=sys.stderr, disable=not sys.stderr.isatty())
     for chunk in _batched(read_rows(path, fmt, text_column, id_column, label), CHUNK):
-        results = clf.score([t for _, t in chunk], batch_size=batch_size)
-        for (rid, text), res in zip(chunk, results, strict=True):
-            obj = {"id": rid, **with_matches(res, text, matcher)}
-            out.write(json.dumps(obj, ensure_ascii=False) + "\n")
+        for record in score_batch(clf, chunk, batch_size, matcher):
+            out.write(json.dumps(record, ensure_ascii=False) + "\n")
         written += len(chunk)
         bar.update(len(chunk))
     bar.close()
@@ -192,10 +250,10 @@ def score_file(clf, path: Path, fmt: str, out: IO[str], *, text_column: str = "t
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="veguard score", description=__doc__.split("\n\n")[0])
     p.add_argument("texts", nargs="*", help="texts to score (one JSON object printed per text)")
-    p.add_argument(
-        "--input", "-i", help="JSONL, CSV, TSV or text file (by extension), or - for stdin"
-    )
-    p.add_argument("--output", "-o", help="JSONL output file (default: stdout)")
+    p.add_argument("--input", "-i", help="JSONL, CSV, TSV, text or Parquet file (by extension), or - "
+                   "for stdin; with --engine ray also a directory or a glob of them")
+    p.add_argument("--output", "-o", help="JSONL output file (default: stdout); with --engine ray "
+                   "a directory of output shards (required)")
     p.add_argument("--text-column", default="text", help="column/field holding the text")
     p.add_argument("--id-column", default="id", help="column/field copied to the output `id`")
     p.add_argument("--model", help="model directory (default: $VEGUARD_MODEL or the shipped model)")
@@ -204,6 +262,17 @@ def build_parser() -> argparse.ArgumentParser:
                    help="input format, overriding the extension (stdin defaults to txt)")
     p.add_argument("--banks", metavar="URL",
                    help="database URL of banks of known content: adds `matches` to each result")
+    r = p.add_argument_group("--engine ray (docs/SCALING.md)")
+    r.add_argument("--engine", choices=("local", "ray"), default="local",
+                   help="local: this process (default); ray: an actor pool on Ray Data")
+    r.add_argument("--address", help="join this Ray cluster (`ray start --head` prints it; "
+                   "default: start a local runtime with the cores this process may use)")
+    r.add_argument("--concurrency", type=int, help="actors, each loading the model once "
+                   "(default: the cluster's CPUs divided by --num-cpus)")
+    r.add_argument("--num-cpus", type=float, default=1.0,
+                   help="CPUs per actor, also its torch threads (default 1)")
+    r.add_argument("--output-format", choices=("parquet", "jsonl"),
+                   help="output shard format (default parquet; --format is the INPUT format)")
     return p
 
 
@@ -270,6 +339,12 @@ def clean_stale(directory: str | Path, prefix: str) -> list[Path]:
 def _run(args: argparse.Namespace) -> int:
     if args.batch_size < 1:
         raise InputError(f"--batch-size must be at least 1, got {args.batch_size}")
+    if args.engine == "ray":
+        from veguard.ray_scoring import run
+
+        return run(args)
+    if args.address or args.concurrency is not None or args.output_format:
+        raise InputError("--address, --concurrency and --output-format need --engine ray")
     if args.texts and args.input:
         raise InputError("give texts or --input, not both")
     if not args.texts and not args.input:
