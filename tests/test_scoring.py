@@ -210,3 +210,47 @@ def test_leftovers_of_a_killed_run_are_cleaned_by_the_next(run, tmp_path, monkey
     assert rc == 0 and len(_jsonl(out.read_text())) == 1
     assert not stale_dir.exists() and not stale_out.exists() and live_dir.exists()
     assert [p.name for p in tmp.iterdir()] == [live_dir.name]  # this run left nothing either
+
+
+def test_parquet_input_ids_and_row_numbers(run, tmp_path):
+    import pandas as pd
+
+    f = tmp_path / "in.parquet"
+    pd.DataFrame({"id": ["a", None, "c"], "text": ["one", "two", ""]}).to_parquet(f)
+    rc, out, err = run("--input", str(f))
+    assert rc == 0, err
+    assert [d["id"] for d in _jsonl(out)] == ["a", None, "c"]
+    g = tmp_path / "ts.parquet"
+    pd.DataFrame({"text": ["x", "y"],
+                  "id": pd.to_datetime(["2026-01-01", "2026-01-02"])}).to_parquet(g)
+    rc, out, err = run("--input", str(g))
+    assert rc == 0, err
+    assert [d["id"][:10] for d in _jsonl(out)] == ["2026-01-01", "2026-01-02"]  # as text
+    h = tmp_path / "noid.parquet"
+    pd.DataFrame({"body": ["x", "y"]}).to_parquet(h)
+    rc, out, err = run("--input", str(h), "--text-column", "body")
+    assert rc == 0, err
+    assert [d["id"] for d in _jsonl(out)] == [1, 2]
+
+
+@pytest.mark.parametrize(("frame", "where", "what"), [
+    ({"body": ["a"]}, "in.parquet", "no 'text' column"),
+    ({"text": ["a", None, "c"]}, "row 2", "is null"),
+    ({"text": [1, 2]}, "in.parquet", "expected a string"),
+])
+def test_bad_parquet_fails_before_output(run, tmp_path, frame, where, what):
+    import pandas as pd
+
+    f = tmp_path / "in.parquet"
+    pd.DataFrame(frame).to_parquet(f)
+    out_path = tmp_path / "out.jsonl"
+    rc, out, err = run("--input", str(f), "--output", str(out_path))
+    assert rc == 2 and not out_path.exists()
+    assert err.count("\n") == 1 and where in err and what in err
+
+
+def test_not_a_parquet_file(run, tmp_path):
+    f = tmp_path / "in.parquet"
+    f.write_text("text\nhello\n")
+    rc, _, err = run("--input", str(f))
+    assert rc == 2 and "in.parquet" in err and "not a readable Parquet file" in err

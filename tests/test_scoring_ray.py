@@ -22,8 +22,8 @@ import pytest
 ray = pytest.importorskip("ray")
 pq = pytest.importorskip("pyarrow.parquet")
 
-from veguard import ray_scoring  # noqa: E402 - after the importorskip
-from veguard.scoring import InputError, main  # noqa: E402
+from veguard import ray_scoring
+from veguard.scoring import InputError, main
 
 
 @pytest.fixture(scope="module")
@@ -98,7 +98,8 @@ def test_directory_of_mixed_shards_matches_the_local_path(ray_runtime, score, tm
         got = table.to_pylist()
         assert len(got) == len(local)
         for g, want in zip(got, local, strict=True):
-            assert g["id"] == (want["id"] if isinstance(want["id"], str) else json.dumps(want["id"]))
+            wid = want["id"]
+            assert g["id"] == (wid if isinstance(wid, str) else json.dumps(wid))
             assert g["scores"] == want["scores"] and g["action"] == want["action"]
             assert g["categories"] == want["categories"] and g["evidence"] == want["evidence"]
             assert g["windows"] == want.get("extra", {}).get("windows")
@@ -123,7 +124,7 @@ def test_jsonl_output_is_the_local_paths_lines(ray_runtime, score, tmp_path):
                                  '{"id": "é", "text": "  "}\n', encoding="utf-8")
     _write_jsonl(inp / "y.jsonl", "y", 30)
     out = tmp_path / "out"
-    rc, summary, err = _ray(score, str(inp / "*.jsonl"), out, "--output-format", "jsonl")
+    rc, _, err = _ray(score, str(inp / "*.jsonl"), out, "--output-format", "jsonl")
     assert rc == 0, err
     for e in _manifest(out):
         got = (out / e["output"]).read_text(encoding="utf-8").splitlines()

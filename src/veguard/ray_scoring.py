@@ -263,8 +263,10 @@ class ShardWriter:
         self.tmp = out / f".{self.name}.tmp"
         self.rows = 0
         self.flagged = dict.fromkeys(CATEGORIES, 0)
-        self._pq = pq.ParquetWriter(self.tmp, result_schema()) if output_format == "parquet" else None
-        self._f = None if self._pq else open(self.tmp, "w", encoding="utf-8")  # noqa: SIM115 - closed by publish/abort
+        parquet = output_format == "parquet"
+        # Both stay open across blocks; publish() or abort() closes them.
+        self._pq = pq.ParquetWriter(self.tmp, result_schema()) if parquet else None
+        self._f = None if parquet else open(self.tmp, "w", encoding="utf-8")  # noqa: SIM115
 
     def write(self, part) -> None:
         """Append data rows of this shard; they must continue exactly where the last ended."""

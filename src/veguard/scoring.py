@@ -140,7 +140,8 @@ def read_rows(
 _JSON_SCALARS = (str, int, float, bool, type(None))
 
 
-def _read_parquet(path: Path, name: str, text_column: str, id_column: str) -> Iterator[tuple[Any, str]]:
+def _read_parquet(path: Path, name: str, text_column: str,
+                  id_column: str) -> Iterator[tuple[Any, str]]:
     # Rows are numbered from 1 like lines of the text formats; errors say "row N".
     import pyarrow as pa
     import pyarrow.parquet as pq
@@ -250,8 +251,8 @@ def score_file(clf, path: Path, fmt: str, out: IO[str], *, text_column: str = "t
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="veguard score", description=__doc__.split("\n\n")[0])
     p.add_argument("texts", nargs="*", help="texts to score (one JSON object printed per text)")
-    p.add_argument("--input", "-i", help="JSONL, CSV, TSV, text or Parquet file (by extension), or - "
-                   "for stdin; with --engine ray also a directory or a glob of them")
+    p.add_argument("--input", "-i", help="JSONL, CSV, TSV, text or Parquet file (by extension), "
+                   "or - for stdin; with --engine ray also a directory or a glob of them")
     p.add_argument("--output", "-o", help="JSONL output file (default: stdout); with --engine ray "
                    "a directory of output shards (required)")
     p.add_argument("--text-column", default="text", help="column/field holding the text")
