@@ -1,0 +1,188 @@
+"""Scaling of `veguard score --engine ray` against the local path, on the same rows.
+
+    python bench/ray_scaling.py [--rows 200000] [--shards 20] [--model DIR] [--runs local,ray1,ray2]
+
+Input: the first `--rows` texts of the processed corpus (all splits, in file order; repeated if
+there are fewer), with their ids, as one JSONL file for the local path and as `--shards` JSONL
+shards for Ray. Runs, each a fresh `veguard score` process, one after the other:
+
+    local   veguard score --input all.jsonl --output out.jsonl         (torch on every core)
+    rayK    veguard score --engine ray --input shards/ --output DIR --concurrency K --num-cpus 1
+
+Wall time is the whole command: process start, Ray's start-up, model loads, scoring, writes.
+Memory is sampled from /proc every 0.5 s: each Ray actor's and the driver's peak RSS (VmHWM),
+and the largest sum of RSS over every process of the run (the driver, Ray's daemons and
+workers). The Ray outputs are compared with the local one row by row (ids, flags, scores).
+
+A script that prints numbers, never a unit test: on a shared machine the figures are noisy,
+and the load average before and after each run says how noisy. Raw results go to
+runs/bench/ray_scaling.json (git-ignored).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "runs" / "bench" / "ray_scaling.json"
+
+
+def build_input(rows: int, shards: int, cache: Path) -> tuple[Path, Path, str]:
+    import pandas as pd
+
+    d = cache / f"ray-scaling-{rows}-{shards}"
+    one, parts = d / "all.jsonl", d / "shards"
+    note = f"first {rows} rows of data/processed/corpus.parquet (all splits, file order)"
+    if one.exists() and parts.is_dir():
+        return one, parts, note
+    df = pd.read_parquet(ROOT / "data" / "processed" / "corpus.parquet", columns=["id", "text"])
+    reps = -(-rows // len(df))
+    if reps > 1:
+        note += f", the corpus repeated {reps}x (ids suffixed)"
+        df = pd.concat([df.assign(id=df["id"] + f"#{r}") for r in range(reps)], ignore_index=True)
+    df = df.iloc[:rows]
+    parts.mkdir(parents=True, exist_ok=True)
+    lines = [json.dumps({"id": i, "text": t}, ensure_ascii=False) + "\n"
+             for i, t in zip(df["id"], df["text"], strict=True)]
+    one.write_text("".join(lines), encoding="utf-8")
+    per = -(-rows // shards)
+    for k in range(shards):
+        (parts / f"part-{k:04d}.jsonl").write_text("".join(lines[k * per:(k + 1) * per]),
+                                                    encoding="utf-8")
+    return one, parts, note
+
+
+def _status_kib(pid: int, key: str) -> int:
+    try:
+        with open(f"/proc/{pid}/status", encoding="utf-8") as f:
+            for line in f:
+                if line.startswith(key):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return f.read().replace(b"\0", b" ").decode("utf-8", "replace")
+    except OSError:
+        return ""
+
+
+class Sampler(threading.Thread):
+    """Peak RSS per Ray actor and of the driver; the largest RSS total of the run's processes."""
+
+    def __init__(self, driver_pid: int, before: set[int]):
+        super().__init__(daemon=True)
+        self.driver, self.before = driver_pid, before
+        self.actors: dict[int, int] = {}
+        self.driver_peak = 0
+        self.total_peak = 0
+        self.stop = threading.Event()
+
+    def run(self) -> None:
+        while not self.stop.is_set():
+            total = 0
+            for name in os.listdir("/proc"):
+                if not name.isdigit() or int(name) in self.before:
+                    continue
+                pid = int(name)
+                cmd = _cmdline(pid)
+                if pid != self.driver and not (cmd.startswith("ray::") or "/ray/" in cmd):
+                    continue  # not this run's: only the driver and Ray's own processes count
+                total += _status_kib(pid, "VmRSS")
+                if "MapWorker(MapBatches(BatchScorer))" in cmd:
+                    self.actors[pid] = max(self.actors.get(pid, 0), _status_kib(pid, "VmHWM"))
+                elif pid == self.driver:
+                    self.driver_peak = max(self.driver_peak, _status_kib(pid, "VmHWM"))
+            self.total_peak = max(self.total_peak, total)
+            self.stop.wait(0.5)
+
+
+def run_one(name: str, cmd: list[str], env: dict) -> dict:
+    before = {int(p) for p in os.listdir("/proc") if p.isdigit()}
+    load0 = os.getloadavg()[0]
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    sampler = Sampler(proc.pid, before)
+    sampler.start()
+    out, err = proc.communicate()
+    wall = time.perf_counter() - t0
+    sampler.stop.set()
+    sampler.join()
+    if proc.returncode != 0:
+        raise SystemExit(f"{name} failed ({proc.returncode}):\n{err.decode()[-3000:]}")
+    summary = json.loads(out.decode().strip().splitlines()[-1]) if name != "local" else None
+    return {"name": name, "cmd": cmd[2:], "wall_s": round(wall, 1),
+            "load_before": round(load0, 2), "load_after": round(os.getloadavg()[0], 2),
+            "summary": summary, "driver_peak_mb": round(sampler.driver_peak / 1024),
+            "actor_peak_mb": [round(v / 1024) for v in sampler.actors.values()],
+            "all_processes_peak_mb": round(sampler.total_peak / 1024)}
+
+
+def compare(local_out: Path, ray_dir: Path) -> dict:
+    import pandas as pd
+
+    local = pd.read_json(local_out, lines=True)
+    manifest = [json.loads(x) for x in (ray_dir / "_manifest.jsonl").read_text().splitlines()]
+    manifest.sort(key=lambda e: e["input"])
+    ray = pd.concat([pd.read_parquet(ray_dir / e["output"]) for e in manifest], ignore_index=True)
+    assert len(ray) == len(local), (len(ray), len(local))
+    assert (ray["id"].tolist() == local["id"].astype(str).tolist()), "ids differ"
+    ls, rs = pd.json_normalize(local["scores"]), pd.json_normalize(ray["scores"].tolist())
+    diff = (ls - rs[ls.columns]).abs()
+    return {"rows": len(ray), "max_score_diff": float(diff.max().max()),
+            "flagged_flips": int((local["flagged"] != ray["flagged"]).sum())}
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--rows", type=int, default=200_000)
+    p.add_argument("--shards", type=int, default=20)
+    p.add_argument("--model", default=str(ROOT / "models" / "veguard-minilm-v1"))
+    p.add_argument("--runs", default="local,ray1,ray2")
+    args = p.parse_args()
+    cache = Path(tempfile.gettempdir()) / "veguard-bench"
+    one, parts, note = build_input(args.rows, args.shards, cache)
+    work = Path(tempfile.mkdtemp(prefix="ray-scaling-", dir=cache))
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    base = [sys.executable, "-m", "veguard.cli", "score", "--model", args.model]
+    results = {"input": note, "rows": args.rows, "shards": args.shards, "model": args.model,
+               "cores": len(os.sched_getaffinity(0)),
+               "started": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "runs": []}
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    for name in args.runs.split(","):
+        if name == "local":
+            cmd = [*base, "--input", str(one), "--output", str(work / "local.jsonl")]
+        else:
+            k = name.removeprefix("ray")
+            cmd = [*base, "--engine", "ray", "--input", str(parts), "--output",
+                   str(work / name), "--concurrency", k, "--num-cpus", "1"]
+        print(f"{name}: running ...", flush=True)
+        r = run_one(name, cmd, env)
+        r["rows_per_s"] = round(args.rows / r["wall_s"], 1)
+        if name != "local" and (work / "local.jsonl").exists():
+            r["vs_local"] = compare(work / "local.jsonl", work / name)
+        results["runs"].append(r)
+        RESULTS.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+        print(json.dumps(r), flush=True)
+    print("\n| run | rows/s (wall) | wall s | actor peak RSS MB | driver peak RSS MB | all "
+          "processes peak RSS MB | load before -> after |\n|---|---:|---:|---|---:|---:|---|")
+    for r in results["runs"]:
+        print(f"| {r['name']} | {r['rows_per_s']} | {r['wall_s']} | "
+              f"{', '.join(map(str, r['actor_peak_mb'])) or '-'} | {r['driver_peak_mb']} | "
+              f"{r['all_processes_peak_mb']} | {r['load_before']} -> {r['load_after']} |")
+
+
+if __name__ == "__main__":
+    main()
