@@ -261,3 +261,11 @@ def test_manifest_cut_short_is_repaired_but_a_broken_middle_is_an_error(tmp_path
     (tmp_path / "_manifest.jsonl").write_text("{broken\n" + good + "\n")
     with pytest.raises(InputError, match="line 1"):
         ray_scoring.read_manifest(tmp_path)
+
+
+def test_more_actors_than_cpus_is_an_error_not_a_hang(ray_runtime, score, tmp_path):
+    f = tmp_path / "a.jsonl"
+    _write_jsonl(f, "a", 1)
+    rc, _, err = score("--engine", "ray", "--input", str(f), "--output", str(tmp_path / "o"),
+                       "--concurrency", "3")
+    assert rc == 2 and "need 3 CPUs; the cluster has 2" in err

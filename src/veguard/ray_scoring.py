@@ -431,8 +431,11 @@ def run(args) -> int:
 
             started = _start_ray(args.address)
             try:
-                cpus = float(ray.cluster_resources().get("CPU", 1))
+                cpus = float(ray.cluster_resources().get("CPU", 0))
                 actors = args.concurrency or max(1, int(cpus // args.num_cpus))
+                if actors * args.num_cpus > cpus:  # Ray would wait for them forever
+                    raise InputError(f"{actors} actor(s) x --num-cpus {args.num_cpus:g} need "
+                                     f"{actors * args.num_cpus:g} CPUs; the cluster has {cpus:g}")
                 with open(out / MANIFEST, "a", encoding="utf-8") as manifest:
                     rows, flagged = _score(pending, out, args, str(model), actors, manifest)
             finally:
