@@ -71,6 +71,15 @@ def _status_kib(pid: int, key: str) -> int:
     return 0
 
 
+def _cpu_seconds(pid: int) -> float:
+    try:
+        with open(f"/proc/{pid}/stat", encoding="utf-8") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
+
 def _cmdline(pid: int) -> str:
     try:
         with open(f"/proc/{pid}/cmdline", "rb") as f:
@@ -87,6 +96,7 @@ class Sampler(threading.Thread):
         self.driver, self.before = driver_pid, before
         self.actors: dict[int, int] = {}
         self.driver_peak = 0
+        self.driver_cpu = 0.0  # the last sample before it exits: CPU it spent on reading/writing
         self.total_peak = 0
         self.stop = threading.Event()
 
@@ -105,6 +115,7 @@ class Sampler(threading.Thread):
                     self.actors[pid] = max(self.actors.get(pid, 0), _status_kib(pid, "VmHWM"))
                 elif pid == self.driver:
                     self.driver_peak = max(self.driver_peak, _status_kib(pid, "VmHWM"))
+                    self.driver_cpu = max(self.driver_cpu, _cpu_seconds(pid))
             self.total_peak = max(self.total_peak, total)
             self.stop.wait(0.5)
 
@@ -126,6 +137,7 @@ def run_one(name: str, cmd: list[str], env: dict) -> dict:
     return {"name": name, "cmd": cmd[2:], "wall_s": round(wall, 1),
             "load_before": round(load0, 2), "load_after": round(os.getloadavg()[0], 2),
             "summary": summary, "driver_peak_mb": round(sampler.driver_peak / 1024),
+            "driver_cpu_s": round(sampler.driver_cpu, 1),
             "actor_peak_mb": [round(v / 1024) for v in sampler.actors.values()],
             "all_processes_peak_mb": round(sampler.total_peak / 1024)}
 
@@ -171,15 +183,29 @@ def main() -> None:
         print(f"{name}: running ...", flush=True)
         r = run_one(name, cmd, env)
         r["rows_per_s"] = round(args.rows / r["wall_s"], 1)
+        out = work / ("local.jsonl" if name == "local" else name)
+        size = out.stat().st_size if out.is_file() else sum(f.stat().st_size
+                                                            for f in out.glob("*.parquet"))
+        r["output_bytes_per_row"] = round(size / args.rows, 1)
+        r["input_bytes_per_row"] = round(one.stat().st_size / args.rows, 1)
+        if name != "local":
+            # After start-up: rows of every shard but the first over the time between the first
+            # and the last shard's publication (Ray start, actor start and model loads excluded).
+            m = sorted((json.loads(x) for x in (out / "_manifest.jsonl").read_text().splitlines()),
+                       key=lambda e: e["published_at"])
+            span = m[-1]["published_at"] - m[0]["published_at"]
+            r["steady_rows_per_s"] = round(sum(e["rows"] for e in m[1:]) / span, 1) if span else None
         if name != "local" and (work / "local.jsonl").exists():
             r["vs_local"] = compare(work / "local.jsonl", work / name)
         results["runs"].append(r)
         RESULTS.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
         print(json.dumps(r), flush=True)
-    print("\n| run | rows/s (wall) | wall s | actor peak RSS MB | driver peak RSS MB | all "
-          "processes peak RSS MB | load before -> after |\n|---|---:|---:|---|---:|---:|---|")
+    print("\n| run | rows/s (wall) | rows/s after start-up | wall s | actor peak RSS MB | driver "
+          "peak RSS MB | all processes peak RSS MB | load before -> after |\n"
+          "|---|---:|---:|---:|---|---:|---:|---|")
     for r in results["runs"]:
-        print(f"| {r['name']} | {r['rows_per_s']} | {r['wall_s']} | "
+        print(f"| {r['name']} | {r['rows_per_s']} | {r.get('steady_rows_per_s') or '-'} | "
+              f"{r['wall_s']} | "
               f"{', '.join(map(str, r['actor_peak_mb'])) or '-'} | {r['driver_peak_mb']} | "
               f"{r['all_processes_peak_mb']} | {r['load_before']} -> {r['load_after']} |")
 

@@ -293,7 +293,8 @@ class ShardWriter:
         return {"input": self.path, "output": self.name, "rows": self.rows,
                 "flagged": self.flagged, "input_bytes": st.st_size,
                 "input_mtime_ns": st.st_mtime_ns,
-                "output_bytes": (self.out / self.name).stat().st_size}
+                "output_bytes": (self.out / self.name).stat().st_size,
+                "published_at": round(time.time(), 3)}
 
     def abort(self) -> None:
         self._close()
