@@ -262,7 +262,8 @@ class ShardWriter:
         self.name = output_name(path, output_format)
         self.tmp = out / f".{self.name}.tmp"
         self.rows = 0
-        self.flagged = dict.fromkeys(CATEGORIES, 0)
+        self.flagged = 0  # rows with `flagged` (the review point of a flagging category)
+        self.categories = dict.fromkeys(CATEGORIES, 0)  # rows with each category on
         parquet = output_format == "parquet"
         # Both stay open across blocks; publish() or abort() closes them.
         self._pq = pq.ParquetWriter(self.tmp, result_schema()) if parquet else None
@@ -275,9 +276,10 @@ class ShardWriter:
         rows = part.column("row")
         if rows[0].as_py() != self.rows or rows[-1].as_py() != self.rows + len(part) - 1:
             raise RuntimeError(f"{self.path}: rows arrived out of order at row {self.rows}")
+        self.flagged += int(pc.sum(part.column("flagged")).as_py() or 0)
         cats = part.column("categories").combine_chunks()
         for c in CATEGORIES:
-            self.flagged[c] += int(pc.sum(cats.field(c)).as_py() or 0)
+            self.categories[c] += int(pc.sum(cats.field(c)).as_py() or 0)
         if self._pq:
             self._pq.write_table(part.select(result_schema().names).cast(result_schema()))
         else:
@@ -291,7 +293,8 @@ class ShardWriter:
         os.replace(self.tmp, self.out / self.name)
         st = os.stat(self.path)
         return {"input": self.path, "output": self.name, "rows": self.rows,
-                "flagged": self.flagged, "input_bytes": st.st_size,
+                "flagged": self.flagged, "categories": self.categories,
+                "input_bytes": st.st_size,
                 "input_mtime_ns": st.st_mtime_ns,
                 "output_bytes": (self.out / self.name).stat().st_size,
                 "published_at": round(time.time(), 3)}
@@ -324,7 +327,7 @@ def _cause(e: BaseException) -> str:
 
 
 def _score(pending: list[tuple[str, str]], out: Path, args, model: str, actors: int,
-           manifest) -> tuple[int, dict[str, int]]:
+           manifest) -> dict:
     import pyarrow.compute as pc
     import ray
 
@@ -345,7 +348,7 @@ def _score(pending: list[tuple[str, str]], out: Path, args, model: str, actors: 
                                                "threads": max(1, int(args.num_cpus))})
     writers: dict[int, ShardWriter] = {}
     published = 0
-    rows, flagged = 0, dict.fromkeys(CATEGORIES, 0)
+    totals = {"rows": 0, "flagged": 0, "categories": dict.fromkeys(CATEGORIES, 0)}
     try:
         for block in ds.iter_batches(batch_format="pyarrow", batch_size=None):
             for shard, part in _runs(block):
@@ -363,9 +366,7 @@ def _score(pending: list[tuple[str, str]], out: Path, args, model: str, actors: 
                     os.fsync(manifest.fileno())
                     del writers[shard]
                     published += 1
-                    rows += entry["rows"]
-                    for c in CATEGORIES:
-                        flagged[c] += entry["flagged"][c]
+                    _add(totals, entry)
     except InputError as e:
         raise InputError(_cause(e)) from None
     finally:
@@ -374,7 +375,14 @@ def _score(pending: list[tuple[str, str]], out: Path, args, model: str, actors: 
     if published != len(pending):
         raise RuntimeError(f"the pipeline ended with {len(pending) - published} shard(s) "
                            "unfinished; nothing was published for them, rerun to score them")
-    return rows, flagged
+    return totals
+
+
+def _add(totals: dict, entry: dict) -> None:
+    totals["rows"] += entry["rows"]
+    totals["flagged"] += entry["flagged"]
+    for c in CATEGORIES:
+        totals["categories"][c] += entry["categories"][c]
 
 
 def _start_ray(address: str | None) -> bool:
@@ -426,7 +434,8 @@ def run(args) -> int:
                    if not (p in done_entries and is_done(done_entries[p], p, out))]
         todo = {p for p, _ in pending}
         skipped = [done_entries[p] for p, _ in shards if p not in todo]
-        rows, flagged, actors = 0, dict.fromkeys(CATEGORIES, 0), 0
+        totals = {"rows": 0, "flagged": 0, "categories": dict.fromkeys(CATEGORIES, 0)}
+        actors = 0
         if pending:
             import ray
 
@@ -438,22 +447,29 @@ def run(args) -> int:
                     raise InputError(f"{actors} actor(s) x --num-cpus {args.num_cpus:g} need "
                                      f"{actors * args.num_cpus:g} CPUs; the cluster has {cpus:g}")
                 with open(out / MANIFEST, "a", encoding="utf-8") as manifest:
-                    rows, flagged = _score(pending, out, args, str(model), actors, manifest)
+                    totals = _score(pending, out, args, str(model), actors, manifest)
             finally:
                 if started:
                     ray.shutdown()
     finally:
         os.close(lock)
     seconds = time.perf_counter() - t0
+    whole = {"rows": totals["rows"], "flagged": totals["flagged"],
+             "categories": dict(totals["categories"])}
+    for e in skipped:
+        _add(whole, e)
+    rows = totals["rows"]
     summary = {
         "output": str(out), "shards": len(shards), "shards_scored": len(pending),
-        "shards_skipped": len(skipped), "rows": rows,
-        "rows_skipped": sum(e["rows"] for e in skipped), "flagged": flagged, "actors": actors,
-        "seconds": round(seconds, 2), "rows_per_s": round(rows / seconds, 1) if rows else 0.0,
+        "shards_skipped": len(skipped), "rows": rows, "flagged": totals["flagged"],
+        "categories": totals["categories"], "actors": actors, "seconds": round(seconds, 2),
+        "rows_per_s": round(rows / seconds, 1) if rows else 0.0,
+        "rows_skipped": sum(e["rows"] for e in skipped), "output_totals": whole,
     }
     print(json.dumps(summary))
     print(f"veguard score: {rows} rows in {len(pending)} shard(s) in {seconds:.1f} s "
-          f"({summary['rows_per_s']} rows/s, {actors} actor(s)); {len(skipped)} shard(s) "
-          f"({summary['rows_skipped']} rows) already done; flagged: "
-          + ", ".join(f"{c} {n}" for c, n in flagged.items()), file=sys.stderr)
+          f"({summary['rows_per_s']} rows/s, {actors} actor(s)), {totals['flagged']} flagged ("
+          + ", ".join(f"{c} {n}" for c, n in totals["categories"].items())
+          + f"); {len(skipped)} shard(s) ({summary['rows_skipped']} rows) already done",
+          file=sys.stderr)
     return 0
