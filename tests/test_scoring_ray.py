@@ -46,9 +46,9 @@ def score(tiny_model_dir, capsys):
     return _run
 
 
-def _ray(score, inp, out, *extra):
+def _ray(score, inp, out, *extra, actors: int = 2):
     rc, stdout, err = score("--engine", "ray", "--input", str(inp), "--output", str(out),
-                            "--concurrency", "2", *extra)
+                            "--concurrency", str(actors), *extra)
     summary = json.loads(stdout.splitlines()[-1]) if rc == 0 else None
     return rc, summary, err
 
@@ -129,7 +129,7 @@ def test_jsonl_output_is_the_local_paths_lines(ray_runtime, score, tmp_path):
                                  '{"id": "é", "text": "  "}\n', encoding="utf-8")
     _write_jsonl(inp / "y.jsonl", "y", 30)
     out = tmp_path / "out"
-    rc, _, err = _ray(score, str(inp / "*.jsonl"), out, "--output-format", "jsonl")
+    rc, _, err = _ray(score, str(inp / "*.jsonl"), out, "--output-format", "jsonl", actors=1)
     assert rc == 0, err
     for e in _manifest(out):
         got = (out / e["output"]).read_text(encoding="utf-8").splitlines()
