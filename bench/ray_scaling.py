@@ -194,7 +194,8 @@ def main() -> None:
             m = sorted((json.loads(x) for x in (out / "_manifest.jsonl").read_text().splitlines()),
                        key=lambda e: e["published_at"])
             span = m[-1]["published_at"] - m[0]["published_at"]
-            r["steady_rows_per_s"] = round(sum(e["rows"] for e in m[1:]) / span, 1) if span else None
+            steady = sum(e["rows"] for e in m[1:]) / span if span else None
+            r["steady_rows_per_s"] = round(steady, 1) if steady else None
         if name != "local" and (work / "local.jsonl").exists():
             r["vs_local"] = compare(work / "local.jsonl", work / name)
         results["runs"].append(r)

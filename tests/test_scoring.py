@@ -245,7 +245,7 @@ def test_bad_parquet_fails_before_output(run, tmp_path, frame, where, what):
     pd.DataFrame(frame).to_parquet(f)
     out_path = tmp_path / "out.jsonl"
     rc, out, err = run("--input", str(f), "--output", str(out_path))
-    assert rc == 2 and not out_path.exists()
+    assert rc == 2 and out == "" and not out_path.exists()
     assert err.count("\n") == 1 and where in err and what in err
 
 

@@ -399,7 +399,7 @@ def _start_ray(address: str | None) -> bool:
 
 
 def run(args) -> int:
-    from veguard.modeling import read_meta, resolve_model_path
+    from veguard import modeldir
     from veguard.thresholds import Thresholds
 
     t0 = time.perf_counter()
@@ -413,18 +413,18 @@ def run(args) -> int:
     out = Path(args.output)
     if out.exists() and not out.is_dir():
         raise InputError(f"{out}: cannot write: exists and is not a directory")
-    model = resolve_model_path(args.model).resolve()
-    meta = read_meta(model)
+    model = modeldir.resolve(args.model).resolve()
     try:  # fail here, once, rather than in every actor
-        if (model / "thresholds.json").is_file():
-            Thresholds.load(model / "thresholds.json")
+        meta = modeldir.read(model)
+        if (model / modeldir.THRESHOLDS_FILE).is_file():
+            Thresholds.load(model / modeldir.THRESHOLDS_FILE)
     except ValueError as e:
         raise InputError(str(e)) from e
     shards = list_shards(args.input, args.format, out.resolve())
     out.mkdir(parents=True, exist_ok=True)
     lock = _lock(out)
     try:
-        check_job(out, {"model": str(model), "model_name": meta.get("name"),
+        check_job(out, {"model": str(model), "model_name": meta.name,
                         "text_column": args.text_column, "id_column": args.id_column,
                         "input_format": args.format, "output_format": args.output_format})
         for stale in out.glob(".*.tmp"):  # left by a killed job; we hold the lock
