@@ -117,7 +117,10 @@ def test_directory_of_mixed_shards_matches_the_local_path(ray_runtime, score, tm
     _write_jsonl(inp / "a.jsonl", "a", 7)
     rc, summary, err = _ray(score, inp, out)
     assert rc == 0 and summary["shards_scored"] == 1 and summary["rows"] == 7
+    rc, summary, err = _ray(score, inp, out, actors=1)  # compacts the manifest, scores nothing
+    assert rc == 0 and summary["shards_scored"] == 0
     entries = {Path(e["input"]).name: e for e in _manifest(out)}
+    assert len(entries) == len(_manifest(out)) == 4  # one line per input shard
     assert pq.read_table(out / entries["a.jsonl"]["output"]).num_rows == 7
     assert len(list(out.glob("*.parquet"))) == 4
 
@@ -263,6 +266,10 @@ def test_manifest_cut_short_is_repaired_but_a_broken_middle_is_an_error(tmp_path
     (tmp_path / "_manifest.jsonl").write_text(good + "\n" + '{"input": "/b", "out')
     assert list(ray_scoring.read_manifest(tmp_path)) == ["/a"]
     assert (tmp_path / "_manifest.jsonl").read_text() == good + "\n"
+    newer = json.dumps({"input": "/a", "output": "a.parquet", "rows": 2})
+    (tmp_path / "_manifest.jsonl").write_text(good + "\n" + newer + "\n")
+    assert ray_scoring.read_manifest(tmp_path)["/a"]["rows"] == 2
+    assert (tmp_path / "_manifest.jsonl").read_text() == newer + "\n"
     (tmp_path / "_manifest.jsonl").write_text("{broken\n" + good + "\n")
     with pytest.raises(InputError, match="line 1"):
         ray_scoring.read_manifest(tmp_path)

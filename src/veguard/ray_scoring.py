@@ -124,7 +124,11 @@ def check_job(out: Path, job: dict) -> None:
 
 
 def read_manifest(out: Path) -> dict[str, dict]:
-    """Input path -> its manifest entry. A last line cut short by a kill is dropped."""
+    """Input path -> its manifest entry.
+
+    A last line cut short by a kill is dropped; an input scored again (it changed) keeps only
+    its latest entry. Either way the file is rewritten, so it holds one line per input shard.
+    """
     f = out / MANIFEST
     if not f.is_file():
         return {}
@@ -139,10 +143,11 @@ def read_manifest(out: Path) -> dict[str, dict]:
             if n < len(lines):
                 raise InputError(f"{f}: line {n}: broken manifest entry ({err}); "
                                  "use a new --output directory") from err
-            # The job was killed while appending this line: its shard is simply redone.
-            _write_atomic(f, "".join(lines[:-1]))
-            break
+            break  # the job was killed while appending this line: its shard is simply redone
+        entries.pop(e["input"], None)  # re-inserted last: the file keeps publication order
         entries[e["input"]] = e
+    if len(entries) != len(lines):
+        _write_atomic(f, "".join(json.dumps(e) + "\n" for e in entries.values()))
     return entries
 
 
