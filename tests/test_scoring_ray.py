@@ -12,6 +12,7 @@ import fcntl
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -245,6 +246,11 @@ def test_usage_errors(score, tmp_path):
     assert rc == 2 and "--engine ray" in err
     rc, _, err = _ray(score, tmp_path / "nothing-*.jsonl", tmp_path / "out")
     assert rc == 2 and "no input shards" in err
+    with socket.socket() as s:  # a port nobody listens on once closed
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    rc, _, err = _ray(score, f, tmp_path / "out", "--address", f"127.0.0.1:{port}")
+    assert rc == 2 and "cannot reach a Ray cluster" in err  # in seconds, not Ray's minutes
 
 
 def test_list_shards_glob_hidden_and_output_inside_input(tmp_path):

@@ -35,6 +35,7 @@ import glob as globlib
 import hashlib
 import json
 import os
+import socket
 import sys
 import time
 from collections.abc import Iterator
@@ -390,10 +391,24 @@ def _add(totals: dict, entry: dict) -> None:
         totals["categories"][c] += entry["categories"][c]
 
 
+def _check_reachable(address: str) -> None:
+    # ray.init retries an unreachable HOST:PORT for minutes; say so in seconds instead.
+    host, sep, port = address.removeprefix("ray://").rpartition(":")
+    if not sep or not port.isdigit():
+        return  # "auto" and the like: Ray resolves those itself
+    try:
+        socket.create_connection((host, int(port)), timeout=10).close()
+    except OSError as e:
+        raise InputError(f"--address {address}: cannot reach a Ray cluster there ({e}); "
+                         "start one with `ray start --head`") from None
+
+
 def _start_ray(address: str | None) -> bool:
     """Connect or start a runtime; True when this call started it (so it shuts it down)."""
     import ray
 
+    if address:
+        _check_reachable(address)
     if ray.is_initialized():  # an embedding program (or a test) already holds one
         return False
     if address:
