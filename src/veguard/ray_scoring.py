@@ -34,6 +34,7 @@ import fcntl
 import glob as globlib
 import hashlib
 import json
+import logging
 import os
 import socket
 import sys
@@ -332,6 +333,24 @@ def _cause(e: BaseException) -> str:
     return (str(cause).strip().splitlines() or [type(cause).__name__])[0]
 
 
+class _QuietInputErrors(logging.Filter):
+    """Keeps a bad shard's InputError off the console's Ray logs.
+
+    Ray Data logs a failed read task's traceback twice, the second time as a possible bug in
+    Ray; `veguard score` reports the error once, as one line naming the shard and line. Other
+    errors keep Ray's logs, and Ray's session log file keeps everything.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = (record.exc_info or sys.exc_info())[1]
+        return not isinstance(exc, InputError)
+
+
+def _console_handlers() -> list[logging.Handler]:
+    return [h for name in ("ray", "ray.data") for h in logging.getLogger(name).handlers
+            if isinstance(h, logging.StreamHandler) and h.stream in (sys.stderr, sys.stdout)]
+
+
 def _score(pending: list[tuple[str, str]], out: Path, args, model: str, actors: int,
            manifest) -> dict:
     import pyarrow.compute as pc
@@ -345,7 +364,7 @@ def _score(pending: list[tuple[str, str]], out: Path, args, model: str, actors: 
     # starving the readers, and the task pool's size bounds how far reading runs ahead.
     ds = ds.map_batches(read_shards, batch_size=1, batch_format="pyarrow", num_cpus=0,
                         fn_kwargs={"text_column": args.text_column, "id_column": args.id_column},
-                        compute=ray.data.TaskPoolStrategy(size=actors + 1))
+                        compute=ray.data.TaskPoolStrategy(size=min(actors + 1, len(items))))
     ds = ds.map_batches(BatchScorer, batch_size=CHUNK, batch_format="pyarrow",
                         num_cpus=args.num_cpus,
                         compute=ray.data.ActorPoolStrategy(size=actors),
@@ -354,6 +373,10 @@ def _score(pending: list[tuple[str, str]], out: Path, args, model: str, actors: 
                                                "threads": max(1, int(args.num_cpus))})
     writers: dict[int, ShardWriter] = {}
     published = 0
+    quiet = _QuietInputErrors()
+    handlers = _console_handlers()
+    for h in handlers:
+        h.addFilter(quiet)
     totals = {"rows": 0, "flagged": 0, "categories": dict.fromkeys(CATEGORIES, 0)}
     try:
         for block in ds.iter_batches(batch_format="pyarrow", batch_size=None):
@@ -378,6 +401,8 @@ def _score(pending: list[tuple[str, str]], out: Path, args, model: str, actors: 
     finally:
         for w in writers.values():
             w.abort()
+        for h in handlers:
+            h.removeFilter(quiet)
     if published != len(pending):
         raise RuntimeError(f"the pipeline ended with {len(pending) - published} shard(s) "
                            "unfinished; nothing was published for them, rerun to score them")
