@@ -348,7 +348,7 @@ class _QuietInputErrors(logging.Filter):
 
 def _console_handlers() -> list[logging.Handler]:
     return [h for name in ("ray", "ray.data") for h in logging.getLogger(name).handlers
-            if isinstance(h, logging.StreamHandler) and h.stream in (sys.stderr, sys.stdout)]
+            if isinstance(h, logging.StreamHandler) and not isinstance(h, logging.FileHandler)]
 
 
 def _score(pending: list[tuple[str, str]], out: Path, args, model: str, actors: int,
