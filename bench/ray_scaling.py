@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -120,21 +121,30 @@ class Sampler(threading.Thread):
             self.stop.wait(0.5)
 
 
-def run_one(name: str, cmd: list[str], env: dict) -> dict:
+def run_one(name: str, cmd: list[str], env: dict, budget_s: float | None) -> dict:
+    """Run one command, sampling memory; past `budget_s` it is interrupted (a partial run)."""
     before = {int(p) for p in os.listdir("/proc") if p.isdigit()}
     load0 = os.getloadavg()[0]
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     sampler = Sampler(proc.pid, before)
     sampler.start()
-    out, err = proc.communicate()
+    partial = False
+    try:
+        out, err = proc.communicate(timeout=budget_s)
+    except subprocess.TimeoutExpired:
+        # SIGINT: the driver aborts its open shard and stops Ray; published shards stay.
+        partial = True
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=120)
     wall = time.perf_counter() - t0
     sampler.stop.set()
     sampler.join()
-    if proc.returncode != 0:
+    if proc.returncode != 0 and not partial:
         raise SystemExit(f"{name} failed ({proc.returncode}):\n{err.decode()[-3000:]}")
-    summary = json.loads(out.decode().strip().splitlines()[-1]) if name != "local" else None
-    return {"name": name, "cmd": cmd[2:], "wall_s": round(wall, 1),
+    lines = out.decode().strip().splitlines()
+    summary = json.loads(lines[-1]) if name != "local" and lines and not partial else None
+    return {"name": name, "cmd": cmd[2:], "wall_s": round(wall, 1), "partial": partial,
             "load_before": round(load0, 2), "load_after": round(os.getloadavg()[0], 2),
             "summary": summary, "driver_peak_mb": round(sampler.driver_peak / 1024),
             "driver_cpu_s": round(sampler.driver_cpu, 1),
@@ -163,6 +173,9 @@ def main() -> None:
     p.add_argument("--shards", type=int, default=20)
     p.add_argument("--model", default=str(ROOT / "models" / "veguard-minilm-v1"))
     p.add_argument("--runs", default="local,ray1,ray2")
+    p.add_argument("--budget-s", type=float, default=None,
+                   help="interrupt a run past this many seconds; a Ray run's published shards "
+                        "still give its rate after start-up (the local path gives nothing)")
     args = p.parse_args()
     cache = Path(tempfile.gettempdir()) / "veguard-bench"
     one, parts, note = build_input(args.rows, args.shards, cache)
@@ -181,22 +194,23 @@ def main() -> None:
             cmd = [*base, "--engine", "ray", "--input", str(parts), "--output",
                    str(work / name), "--concurrency", k, "--num-cpus", "1"]
         print(f"{name}: running ...", flush=True)
-        r = run_one(name, cmd, env)
-        r["rows_per_s"] = round(args.rows / r["wall_s"], 1)
+        r = run_one(name, cmd, env, args.budget_s)
+        r["rows_per_s"] = None if r["partial"] else round(args.rows / r["wall_s"], 1)
         out = work / ("local.jsonl" if name == "local" else name)
         size = out.stat().st_size if out.is_file() else sum(f.stat().st_size
                                                             for f in out.glob("*.parquet"))
-        r["output_bytes_per_row"] = round(size / args.rows, 1)
+        r["output_bytes_per_row"] = None if r["partial"] else round(size / args.rows, 1)
         r["input_bytes_per_row"] = round(one.stat().st_size / args.rows, 1)
         if name != "local":
             # After start-up: rows of every shard but the first over the time between the first
             # and the last shard's publication (Ray start, actor start and model loads excluded).
             m = sorted((json.loads(x) for x in (out / "_manifest.jsonl").read_text().splitlines()),
                        key=lambda e: e["published_at"])
-            span = m[-1]["published_at"] - m[0]["published_at"]
+            r["rows_published"] = sum(e["rows"] for e in m)
+            span = m[-1]["published_at"] - m[0]["published_at"] if m else 0
             steady = sum(e["rows"] for e in m[1:]) / span if span else None
             r["steady_rows_per_s"] = round(steady, 1) if steady else None
-        if name != "local" and (work / "local.jsonl").exists():
+        if name != "local" and not r["partial"] and (work / "local.jsonl").exists():
             r["vs_local"] = compare(work / "local.jsonl", work / name)
         results["runs"].append(r)
         RESULTS.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
