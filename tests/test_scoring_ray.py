@@ -101,12 +101,15 @@ def test_directory_of_mixed_shards_matches_the_local_path(ray_runtime, score, tm
                                                                          else "") / name)]
         got = table.to_pylist()
         assert len(got) == len(local)
+        for want in local:  # every field of the local record has its column, and no more
+            assert set(table.column_names) == set(want) - {"extra"} | {"windows"}
         for g, want in zip(got, local, strict=True):
             wid = want["id"]
             assert g["id"] == (wid if isinstance(wid, str) else json.dumps(wid))
             assert g["scores"] == want["scores"] and g["action"] == want["action"]
             assert g["categories"] == want["categories"] and g["evidence"] == want["evidence"]
             assert g["windows"] == want.get("extra", {}).get("windows")
+            assert g["language"] == want["language"] and g["supported"] == want["supported"]
     assert pq.read_table(out / entries["c.parquet"]["output"]).column("windows")[2].as_py() > 1
     assert not list(out.glob(".*"))  # no temp files left
 

@@ -70,6 +70,8 @@ def result_schema():
         ("evidence", pa.struct([("start", pa.int64()), ("end", pa.int64()),
                                 ("text", pa.string()), ("category", pa.string())])),
         ("windows", pa.int64()),
+        ("language", pa.string()),
+        ("supported", pa.bool_()),
     ])
 
 
@@ -248,10 +250,11 @@ def _wire_table(keys, records: list[dict | None], output_format: str):
     else:
         cols["id"] = [None if r is None or r["id"] is None else
                       r["id"] if isinstance(r["id"], str) else json.dumps(r["id"]) for r in records]
-        cols["scores"] = [r and r["scores"] for r in records]
-        cols["action"] = [r and r["action"] for r in records]
-        cols["evidence"] = [r and r["evidence"] for r in records]
-        cols["windows"] = [r and r.get("extra", {}).get("windows") for r in records]
+        cols["windows"] = [None if r is None else r.get("extra", {}).get("windows")
+                           for r in records]
+        for name in schema.names:  # the rest are the record's own fields, by name
+            if name not in cols:
+                cols[name] = [None if r is None else r[name] for r in records]
         types = {f.name: f.type for f in schema}
     for name, values in cols.items():
         keys = keys.append_column(name, pa.array(values, types[name]))
