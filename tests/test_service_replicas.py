@@ -196,8 +196,10 @@ def test_two_replicas_share_one_queue_without_double_claims_or_lost_audits(repli
                     r = http.post(url + f"/v1/queue/items/{qid}/release")
                     action = "release"
                 else:
+                    decision, code = rng.choice([("violating", "EXT-SUPPORT"),
+                                                 ("benign", "NOT-OTHER")])
                     r = http.post(url + f"/v1/queue/items/{qid}/decision",
-                                  json={"decision": rng.choice(["violating", "benign"])})
+                                  json={"decision": decision, "reason_code": code})
                     action = "decide"
                 if r.status_code != 200:
                     errors.append(f"{name} {action} {qid}: {r.status_code} {r.text[:200]}")
