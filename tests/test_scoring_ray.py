@@ -251,6 +251,8 @@ def test_usage_errors(score, tmp_path):
     assert score("--engine", "ray", "--input", str(f), "--output", str(f))[0] == 2  # a file
     rc, _, err = score("--input", str(f), "--concurrency", "2")
     assert rc == 2 and "--engine ray" in err
+    rc, _, err = _ray(score, f, tmp_path / "out", "--banks", "sqlite:///banks.db")
+    assert rc == 2 and "--banks is not supported with --engine ray" in err
     rc, _, err = _ray(score, tmp_path / "nothing-*.jsonl", tmp_path / "out")
     assert rc == 2 and "no input shards" in err
     with socket.socket() as s:  # a port nobody listens on once closed

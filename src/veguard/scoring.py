@@ -341,6 +341,8 @@ def _run(args: argparse.Namespace) -> int:
     if args.batch_size < 1:
         raise InputError(f"--batch-size must be at least 1, got {args.batch_size}")
     if args.engine == "ray":
+        if args.banks:  # each actor would need its own matcher and the Parquet schema `matches`
+            raise InputError("--banks is not supported with --engine ray yet")
         from veguard.ray_scoring import run
 
         return run(args)
