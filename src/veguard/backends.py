@@ -3,7 +3,8 @@
 The fast tokenizer cut into overlapping windows (`WindowTokenizer`), the torch transformer,
 the same graph through ONNX Runtime, the TF-IDF reference, and the CPU policy they run under
 (precision, thread count, passive OpenMP waiting). `load_backend` picks one for a model
-directory. `pad_batch` is the one dynamic padding, shared with the training loop.
+directory. `pad_batch` is the one padding, shared with the training loop; `bucket_width` the
+fixed widths scoring pads to.
 
 What it leaves out: normalisation (`veguard.data.normalize`), calibration, decisions and
 evidence (`veguard.modeling.Classifier`), and the model directory's metadata
@@ -216,28 +217,27 @@ class TransformerBackend:
         return self.tokenizer.encode(texts)
 
     def forward(self, ids: list[list[int]], batch_size: int) -> np.ndarray:
-        """Logits for token windows, batched by length so padding stays small.
+        """Logits for token windows, batched by width bucket so padding stays small.
 
-        A batch holds at most `batch_size` windows and at most MAX_BATCH_TOKENS padded tokens,
-        so batches of full-length windows (long articles) do not balloon activation memory.
+        Each window is padded to `bucket_width(len)`, a function of its own length only, and
+        batched only with windows of the same bucket: its padded width, and so the bf16
+        arithmetic, does not depend on what else is in the batch (a text scores the same alone,
+        in a file or in a service batch with long texts). A batch holds at most `batch_size`
+        windows and at most MAX_BATCH_TOKENS padded tokens, so batches of full-length windows
+        (long articles) do not balloon activation memory.
         """
         out = np.zeros((len(ids), len(CATEGORIES)), dtype=np.float32)
-        order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
         pad = self.tokenizer.pad_token_id
-        b = 0
-        while b < len(order):
-            e = b + 1
-            # Sorted ascending, so the last window taken sets the padded width.
-            while (
-                e < len(order)
-                and e - b < batch_size
-                and (e - b + 1) * len(ids[order[e]]) <= MAX_BATCH_TOKENS
-            ):
-                e += 1
-            idx = order[b:e]
-            input_ids, mask = pad_batch([ids[i] for i in idx], pad)
-            out[idx] = self.run(input_ids, mask)
-            b = e
+        buckets: dict[int, list[int]] = {}
+        for i, x in enumerate(ids):
+            buckets.setdefault(bucket_width(len(x), self.max_length), []).append(i)
+        for width in sorted(buckets):
+            idx = buckets[width]
+            step = max(1, min(batch_size, MAX_BATCH_TOKENS // width))
+            for b in range(0, len(idx), step):
+                part = idx[b : b + step]
+                input_ids, mask = pad_batch([ids[i] for i in part], pad, width)
+                out[part] = self.run(input_ids, mask)
         return out
 
     def run(self, input_ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
@@ -334,9 +334,21 @@ class TfidfBackend:
 
 
 
-def pad_batch(ids: list[list[int]], pad_id: int) -> tuple[np.ndarray, np.ndarray]:
-    """(input_ids, attention_mask) int64 arrays, padded to the longest sequence in `ids`."""
-    width = max(len(x) for x in ids)
+BUCKET_STEP = 8  # window widths are padded to a multiple of this (at most ~1/3 padding)
+
+
+def bucket_width(length: int, max_length: int) -> int:
+    """The padded width of a window of `length` tokens: the next multiple of BUCKET_STEP,
+    capped at the window size. Depends on nothing else, which is what keeps scores
+    independent of batch composition."""
+    return max(1, min(max(length, max_length), -(-length // BUCKET_STEP) * BUCKET_STEP))
+
+
+def pad_batch(ids: list[list[int]], pad_id: int,
+              width: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(input_ids, attention_mask) int64 arrays, padded to `width` (default: the longest
+    sequence in `ids`)."""
+    width = max(len(x) for x in ids) if width is None else width
     input_ids = np.full((len(ids), width), pad_id, dtype=np.int64)
     mask = np.zeros((len(ids), width), dtype=np.int64)
     for row, x in enumerate(ids):
