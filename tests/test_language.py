@@ -92,3 +92,48 @@ def test_ascii_text_is_unchanged():
 
     out, spans = emoji_to_words("plain text")
     assert out == "plain text" and spans[0] == (0, 1) and spans[-1] == (9, 10)
+
+
+def _corpus_sample(n: int) -> list[str]:
+    try:
+        from veguard.data.corpus import load_corpus
+
+        df = load_corpus()
+    except (FileNotFoundError, OSError, ValueError):
+        return []
+    return df.sample(min(n, len(df)), random_state=0)["text"].tolist()
+
+
+def test_plain_english_shortcut_reads_exactly_what_language_id_reads():
+    # The shortcut (no py3langid for all-Latin text with English function words) must give
+    # the Reading the full path gives: same language, script, support and view.
+    from veguard.language import _read_with_langid, dominant_script
+
+    texts = [t for t, _ in OTHER] + ENGLISH + [
+        "Bonjour à tous, bonne journée et à demain",
+        "hum aaj raat ko milenge, tum kab aaoge",  # romanised Urdu
+        "ich bin nicht in the mood today",
+        "der die das und ist nicht",
+        "ok", "a b", "xyz",
+    ] + _corpus_sample(3000)
+    shortcut = 0
+    for t in texts:
+        script = dominant_script(t)
+        if script == "none":
+            continue
+        full = _read_with_langid(t, script, english_view(t))
+        assert read(t) == full, t
+        shortcut += english_view(t) == t and full.language == "en" and full.supported
+    assert shortcut > 0
+
+
+def test_english_text_does_not_load_language_id():
+    import subprocess
+    import sys
+
+    code = ("import sys; from veguard.language import read; "
+            "read('they should all be killed, every one of them'); "
+            "print('py3langid' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout.strip()
+    assert out == "False"

@@ -187,22 +187,15 @@ class TransformerBackend:
 
     @classmethod
     def load(cls, path: Path, meta: ModelMeta, precision: str) -> TransformerBackend:
-        import torch
-        from transformers import AutoModelForSequenceClassification
-        from transformers.utils import logging as hf_logging
-
-        hf_logging.set_verbosity_error()  # the load report and progress bar are noise here
-        hf_logging.disable_progress_bar()
-        # Weights may be stored in fp16 to halve the download; compute in fp32 (or bf16 autocast).
-        model = AutoModelForSequenceClassification.from_pretrained(
-            path, local_files_only=True, dtype=torch.float32
-        )
-        model.eval()
-        if model.config.num_labels != len(CATEGORIES):
-            raise ValueError(
-                f"{path}: num_labels is {model.config.num_labels}, expected {len(CATEGORIES)}"
-            )
-        max_length = min(meta.max_length, int(model.config.max_position_embeddings))
+        model = _load_lean(path)
+        if model is None:
+            model = _load_auto(path)
+        num_labels = getattr(model, "num_labels", None) or model.config.num_labels
+        if num_labels != len(CATEGORIES):
+            raise ValueError(f"{path}: num_labels is {num_labels}, expected {len(CATEGORIES)}")
+        positions = getattr(model, "max_position_embeddings", None) or int(
+            model.config.max_position_embeddings)
+        max_length = min(meta.max_length, int(positions))
         return cls(model, _window_tokenizer(path, meta, max_length), precision)
 
     @property
@@ -254,6 +247,34 @@ class TransformerBackend:
     def windows(self, texts: list[str], batch_size: int) -> Windows:
         ids, owner, spans = self.encode(texts)
         return Windows(self.forward(ids, batch_size), np.asarray(owner), np.asarray(spans))
+
+
+def _load_lean(path: Path) -> Any:
+    """`veguard.bert.LeanBert` when it computes this config exactly (no transformers import:
+    ~2 s of start-up), else None."""
+    from veguard import bert
+
+    try:
+        config = json.loads((path / "config.json").read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError):
+        return None  # transformers reports a missing or broken config in its own words
+    if not bert.supports(config) or not (path / bert.WEIGHTS).is_file():
+        return None
+    return bert.LeanBert.from_dir(path)
+
+
+def _load_auto(path: Path) -> Any:
+    import torch
+    from transformers import AutoModelForSequenceClassification
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.set_verbosity_error()  # the load report and progress bar are noise here
+    hf_logging.disable_progress_bar()
+    # Weights may be stored in fp16 to halve the download; compute in fp32 (or bf16 autocast).
+    model = AutoModelForSequenceClassification.from_pretrained(
+        path, local_files_only=True, dtype=torch.float32
+    )
+    return model.eval()
 
 
 class OnnxBackend(TransformerBackend):

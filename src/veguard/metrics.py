@@ -15,7 +15,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-from sklearn.metrics import average_precision_score, roc_auc_score
 
 
 def sigmoid(z, temperature=1.0) -> np.ndarray:
@@ -72,6 +71,8 @@ def auprc(y_true: Sequence, scores: Sequence) -> float | None:
     y, s = _arrays(y_true, scores)
     if not (y == 1).any():
         return None
+    from sklearn.metrics import average_precision_score  # ~1 s: scoring never needs it
+
     return float(average_precision_score(y, s))
 
 
@@ -100,6 +101,8 @@ def roc_auc(y_true: Sequence, scores: Sequence) -> float | None:
     y, s = _arrays(y_true, scores)
     if y.size == 0 or (y == y[0]).all():
         return None
+    from sklearn.metrics import roc_auc_score
+
     return float(roc_auc_score(y, s))
 
 
