@@ -117,3 +117,44 @@ def test_slow_classifier_gives_503_not_a_hang():
             "/v1/moderations", json={"input": "x"}, headers={"Authorization": f"Bearer {key}"}
         )
     assert r.status_code == 503 and "longer than" in r.json()["error"]["message"]
+
+
+@pytest.mark.parametrize("batching", [True, False])
+def test_saturated_backlog_answers_429_with_retry_after(batching):
+    # A slow model and a small backlog bound: the excess is refused at once with 429 and
+    # Retry-After (never a 500 or a wait without end); what was admitted is answered 200.
+    clf = Recording(delay=0.2)
+    store = MemoryStore()
+    key = create_key(store, "client", "c", "t")
+    settings = Settings(batching=batching, batch_window_ms=5, max_batch=2, max_pending=4,
+                        rate_limit_per_minute=0, score_timeout_s=10)
+    app = create_app(clf, store, settings)
+
+    async def main():
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t",
+                                     headers={"Authorization": f"Bearer {key}"}) as c:
+            return await asyncio.gather(
+                *[c.post("/v1/moderations", json={"input": f"text {i}"}) for i in range(12)])
+
+    rs = asyncio.run(main())
+    app.state.batcher and app.state.batcher.stop()
+    codes = [r.status_code for r in rs]
+    assert set(codes) == {200, 429} and codes.count(200) >= 4, codes
+    for r in rs:
+        if r.status_code == 429:
+            assert int(r.headers["retry-after"]) >= 1
+            assert "capacity" in r.json()["error"]["message"]
+    assert app.state.admission.pending == 0  # everything admitted was answered and counted out
+
+
+def test_admission_always_admits_one_request_when_idle():
+    from veguard.service.batching import Admission, Saturated
+
+    a = Admission(max_pending=2, rate_guess=10)
+    a.enter(5)  # larger than the bound, but nothing is waiting: served
+    with pytest.raises(Saturated) as e:
+        a.enter(1)
+    assert e.value.retry_after == pytest.approx(0.6)
+    a.leave(5)
+    a.enter(2)

@@ -24,7 +24,7 @@ from fastapi.responses import JSONResponse, RedirectResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from veguard.service.auth import KeyRing
-from veguard.service.batching import MicroBatcher
+from veguard.service.batching import Admission, MicroBatcher
 from veguard.service.metrics import Metrics
 from veguard.service.ratelimit import RateLimiter
 from veguard.service.settings import Settings
@@ -220,7 +220,11 @@ def set_classifier(app: FastAPI, classifier) -> None:
     s: Settings = app.state.settings
     if s.batching:
         app.state.batcher = MicroBatcher(classifier.score, s.batch_window_ms / 1000.0, s.max_batch,
-                                         on_batch=app.state.metrics.batch_size.observe)
+                                         on_batch=app.state.metrics.batch_size.observe,
+                                         max_pending=s.max_pending)
+        app.state.admission = app.state.batcher.admission
+    else:
+        app.state.admission = Admission(s.max_pending)
     app.state.classifier = classifier
 
 

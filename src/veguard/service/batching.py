@@ -9,6 +9,11 @@ input caused the error sees it. A request that waits longer than its timeout get
 `direct_score` is the batching-off path (one call per request on a thread), kept here so both
 paths share the result checks.
 
+`Admission` bounds the texts waiting for (or in) the model, on both paths: past `max_pending`
+a request is refused at once with `Saturated`, which the route answers 429 with `Retry-After`
+(the time the backlog takes at the recently measured rate), so an overloaded server keeps its
+latency bounded instead of letting the queue, and every client's wait, grow without end.
+
 What it leaves out: priorities between requests and multiple workers; scoring is CPU-bound and
 one model call at a time is what the machine can do anyway.
 """
@@ -27,6 +32,43 @@ from veguard.result import ScoreResult
 ScoreFn = Callable[[list[str]], list[ScoreResult]]
 
 
+class Saturated(Exception):
+    """The model's backlog is full; `retry_after` is the seconds it takes to drain."""
+
+    def __init__(self, pending: int, retry_after: float):
+        super().__init__(f"{pending} texts are waiting for the model; retry later")
+        self.pending, self.retry_after = pending, retry_after
+
+
+class Admission:
+    """Counts texts admitted and not yet answered; refuses past `max_pending` (0: no bound).
+
+    One request is always admitted when nothing is pending, however large, so a request the
+    schema allows can always be served. Thread-safe: the batcher thread records the rate.
+    """
+
+    def __init__(self, max_pending: int, rate_guess: float = 100.0):
+        self.max_pending = max_pending
+        self.pending = 0
+        self.rate = rate_guess  # texts/s, a moving average of recent model calls
+        self._lock = threading.Lock()
+
+    def enter(self, n: int) -> None:
+        with self._lock:
+            if self.max_pending and self.pending and self.pending + n > self.max_pending:
+                raise Saturated(self.pending, (self.pending + n) / max(self.rate, 1e-3))
+            self.pending += n
+
+    def leave(self, n: int) -> None:
+        with self._lock:
+            self.pending = max(0, self.pending - n)
+
+    def observe(self, n: int, seconds: float) -> None:
+        if seconds > 0:
+            with self._lock:
+                self.rate = 0.8 * self.rate + 0.2 * (n / seconds)
+
+
 def _checked(score: ScoreFn, texts: list[str]) -> list[ScoreResult]:
     results = score(list(texts))
     if not isinstance(results, list) or len(results) != len(texts):
@@ -34,8 +76,23 @@ def _checked(score: ScoreFn, texts: list[str]) -> list[ScoreResult]:
     return results
 
 
-async def direct_score(score: ScoreFn, texts: list[str], timeout: float) -> list[ScoreResult]:
-    return await asyncio.wait_for(asyncio.to_thread(_checked, score, texts), timeout)
+def _timed(score: ScoreFn, texts: list[str], admission: Admission | None) -> list[ScoreResult]:
+    t = time.perf_counter()
+    results = _checked(score, texts)
+    if admission is not None:
+        admission.observe(len(texts), time.perf_counter() - t)
+    return results
+
+
+async def direct_score(score: ScoreFn, texts: list[str], timeout: float,
+                       admission: Admission | None = None) -> list[ScoreResult]:
+    if admission is None:
+        return await asyncio.wait_for(asyncio.to_thread(_checked, score, texts), timeout)
+    admission.enter(len(texts))
+    try:
+        return await asyncio.wait_for(asyncio.to_thread(_timed, score, texts, admission), timeout)
+    finally:
+        admission.leave(len(texts))
 
 
 @dataclass
@@ -64,8 +121,9 @@ def _deliver(job: _Job, value, error: BaseException | None) -> None:
 
 class MicroBatcher:
     def __init__(self, score: ScoreFn, window_s: float = 0.005, max_batch: int = 64,
-                 on_batch: Callable[[int], None] | None = None):
+                 on_batch: Callable[[int], None] | None = None, max_pending: int = 0):
         self.score_fn = score
+        self.admission = Admission(max_pending)
         self.window_s = window_s
         self.max_batch = max_batch
         self.on_batch = on_batch  # called with each batch's size (metrics)
@@ -90,8 +148,14 @@ class MicroBatcher:
         self.start()
         loop = asyncio.get_running_loop()
         job = _Job(list(texts), loop, loop.create_future())
-        self._queue.put(job)
-        return await asyncio.wait_for(job.future, timeout)
+        self.admission.enter(len(job.texts))  # Saturated: refused before it queues
+        try:
+            self._queue.put(job)
+            return await asyncio.wait_for(job.future, timeout)
+        finally:
+            # A timed-out job still reaches the model; its texts leave the count now all the
+            # same, since the backlog it adds is one batch at most.
+            self.admission.leave(len(job.texts))
 
     def _run(self) -> None:
         carry: _Job | None = None
@@ -127,7 +191,7 @@ class MicroBatcher:
     def _process(self, batch: list[_Job]) -> None:
         texts = [t for job in batch for t in job.texts]
         try:
-            results = _checked(self.score_fn, texts)
+            results = _timed(self.score_fn, texts, self.admission)
         except Exception as e:  # noqa: BLE001 - handed to the waiting request(s)
             if len(batch) == 1:
                 _deliver(batch[0], None, e)

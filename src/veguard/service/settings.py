@@ -30,6 +30,11 @@ class Settings:
     max_batch: int = field(
         default=64, metadata={"help": "most texts scored in one classifier call"}
     )
+    max_pending: int = field(
+        default=256,
+        metadata={"help": "texts waiting for the model beyond which scoring requests get 429 "
+                          "with Retry-After (0: no bound)"},
+    )
     score_timeout_s: float = field(
         default=30.0,
         metadata={"help": "a request waiting longer than this for its scores gets 503"},
@@ -106,7 +111,8 @@ class Settings:
         if self.quarantine_window < 1 or not 0.0 < self.quarantine_share <= 1.0:
             raise ValueError("quarantine_window must be >= 1 and quarantine_share in (0, 1], got "
                              f"{self.quarantine_window} and {self.quarantine_share}")
-        for name in ("rate_limit_per_minute", "rate_limit_burst", "break_every", "undo_seconds"):
+        for name in ("rate_limit_per_minute", "rate_limit_burst", "break_every", "undo_seconds",
+                     "max_pending"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name}: must be >= 0, got {getattr(self, name)}")
 

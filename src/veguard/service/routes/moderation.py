@@ -1,6 +1,7 @@
 """Scoring endpoints: `/v1/moderations` (OpenAI-moderation shaped) and `/v1/classify` (one item,
 with metadata, optionally enqueued for review). Both need a `client` (or `admin`) key and are
-rate-limited per key (429 with Retry-After).
+rate-limited per key (429 with Retry-After), and refused with 429 and Retry-After when the
+model's backlog is full (`Settings.max_pending`).
 
 `/v1/moderations` accepts OpenAI's model names (`OPENAI_ALIASES`) and answers with the served
 model's name, so the official client works unchanged."""
@@ -16,7 +17,7 @@ from fastapi.concurrency import run_in_threadpool
 
 from veguard.result import ScoreResult
 from veguard.service.auth import Principal, authorize
-from veguard.service.batching import direct_score
+from veguard.service.batching import Saturated, direct_score
 from veguard.service.ratelimit import retry_after_header
 from veguard.service.routes.banks import attach_matches, enqueue_wanted
 from veguard.service.schemas import (
@@ -74,7 +75,12 @@ async def score_texts(request: Request, texts: list[str]) -> list[ScoreResult]:
         if app.state.batcher is not None:
             results = await app.state.batcher.score(texts, timeout)
         else:
-            results = await direct_score(clf.score, texts, timeout)
+            results = await direct_score(clf.score, texts, timeout, app.state.admission)
+    except Saturated as e:
+        app.state.metrics.rate_limited.inc()
+        raise HTTPException(429, f"the server is at capacity ({e.pending} texts waiting); "
+                                 "retry later",
+                            headers={"Retry-After": retry_after_header(e.retry_after)}) from None
     except TimeoutError:
         raise HTTPException(503, f"scoring took longer than {timeout:g} s") from None
     except ValueError as e:  # the classifier's way of saying the input is unusable
