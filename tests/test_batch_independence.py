@@ -45,6 +45,7 @@ def _shipped_or_skip():
 def test_alone_equals_batched_with_long_texts(tiny_model_factory, model, precision):
     d = tiny_model_factory(max_length=64, stride=16) if model == "tiny" else _shipped_or_skip()
     probe = Classifier.load(d, precision=precision)
+    probe.cache = None  # every score below comes from the model, not from a cached repeat
     alone = np.array([probe.predict_proba([t])[0] for t in SHORT])
     # Thresholds exactly at each category's median alone-score: texts sit on the threshold,
     # so any drift in a batch flips a decision.
@@ -52,6 +53,7 @@ def test_alone_equals_batched_with_long_texts(tiny_model_factory, model, precisi
     th = Thresholds(review=mid, auto={c: min(1.0, v + 1e-4) for c, v in mid.items()},
                     temperature=probe.thresholds.temperature)
     clf = Classifier(probe.backend, th, probe.name, probe.meta)
+    clf.cache = None
     one = [clf.score(t) for t in SHORT]
     mixed = clf.score([LONG[0], *SHORT[::-1], LONG[1]])[1:-1][::-1]
     batched = np.array([[r.scores[c] for c in CATEGORIES] for r in mixed])

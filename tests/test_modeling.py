@@ -293,6 +293,7 @@ def test_token_budget_batches(tiny_model_dir, monkeypatch):
     from veguard import backends
 
     clf = Classifier.load(tiny_model_dir, precision="fp32")
+    clf.cache = None  # every call below must reach the model
     texts = ["word " * n for n in (3, 200, 40, 500, 1, 90)]
     whole = clf.predict_proba(texts)
     shapes = []

@@ -5,7 +5,8 @@ What it does: loads a model directory (`veguard.modeldir`) through a backend
 `normalize`, reads their language (`veguard.language`: text the English model cannot read is
 not judged, `supported: false`; a mixed post is judged on its English part; emoji are spelled
 as words for models trained so), scores every token window, takes the per-category max, calibrates
-(`veguard.metrics.sigmoid` of logit / temperature), decides with `Thresholds.decide`, and points
+(`veguard.metrics.sigmoid` of logit / temperature), keeps a bounded cache of results by
+normalised text (`ResultCache`), decides with `Thresholds.decide`, and points
 `evidence` at the span of the ORIGINAL text (`veguard.offsets`) whose window drove the top
 flagging score. `logits()` gives the raw per-text logits the same way, for calibration.
 
@@ -17,6 +18,8 @@ and the backends' tokenisation, batching and CPU policy (`veguard.backends`).
 from __future__ import annotations
 
 import os
+import threading
+from collections import OrderedDict
 from pathlib import Path
 from typing import overload
 
@@ -46,6 +49,56 @@ from veguard.taxonomy import CATEGORIES, FLAGGING
 from veguard.thresholds import Thresholds
 
 SCORE_CHUNK = 4096  # texts tokenized and scored together inside one score() call
+CACHE_SIZE = 20_000  # results kept (`VEGUARD_CACHE_SIZE`; 0 turns the cache off)
+CACHE_MAX_CHARS = 1_000  # longer texts are not cached: they rarely repeat, and bound memory
+
+
+def default_cache_size() -> int:
+    env = os.environ.get("VEGUARD_CACHE_SIZE", "").strip()
+    if not env:
+        return CACHE_SIZE
+    if not env.isdigit():
+        raise ValueError(f"VEGUARD_CACHE_SIZE={env!r}: expected a whole number (0: no cache)")
+    return int(env)
+
+
+class ResultCache:
+    """Model output per normalised text, least recently used first out; thread-safe (the
+    service scores from several threads). At most `size` entries of at most CACHE_MAX_CHARS
+    characters each, so its memory is bounded (~25 MB at the defaults).
+
+    Queues repeat themselves (copypasta, spam waves, reposts); a hit skips tokenising and the
+    model. Values are what `_score_normalised` computes for the text, which depends only on
+    the normalised text and this classifier.
+    """
+
+    def __init__(self, size: int):
+        self.size = size
+        self.hits = self.misses = 0
+        self._data: OrderedDict[str, tuple] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, text: str):
+        with self._lock:
+            value = self._data.get(text)
+            if value is None:
+                self.misses += 1
+                return None
+            self._data.move_to_end(text)
+            self.hits += 1
+            return value
+
+    def put(self, text: str, value: tuple) -> None:
+        if len(text) > CACHE_MAX_CHARS:
+            return
+        with self._lock:
+            self._data[text] = value
+            self._data.move_to_end(text)
+            while len(self._data) > self.size:
+                self._data.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self._data)
 
 
 class Classifier:
@@ -67,6 +120,8 @@ class Classifier:
         if np.any(temps <= 0):
             raise ValueError(f"{name}: temperatures must be positive, got {thresholds.temperature}")
         self._temps = temps
+        size = default_cache_size()
+        self.cache: ResultCache | None = ResultCache(size) if size else None
 
     @classmethod
     def load(cls, path: str | os.PathLike | None = None, precision: str | None = None,
@@ -152,17 +207,30 @@ class Classifier:
         """(probs [n, C], per-text window count, per-text per-category best window span).
 
         Spans are in `norm` coordinates. Empty and unsupported texts get no model call and a
-        window count of 0.
+        window count of 0. A normalised text is run through the model once per call however
+        often it occurs, and not at all when the result cache holds it: a text's model output
+        does not depend on what it is batched with (`veguard.backends.bucket_width`), so a
+        repeat's result is the result it would get.
         """
         n = len(norm)
         probs = np.zeros((n, len(CATEGORIES)))
         counts = np.zeros(n, dtype=int)
         best_span = np.zeros((n, len(CATEGORIES), 2), dtype=int)
-        live_all = [i for i, t in enumerate(norm) if t.strip() and readings[i].supported]
-        views = {i: self._view(readings[i]) for i in live_all}
+        first: dict[str, int] = {}  # normalised text -> the index that is scored
+        for i, t in enumerate(norm):
+            if t.strip() and readings[i].supported:
+                first.setdefault(t, i)
+        todo = []
+        for t, i in first.items():
+            hit = self.cache.get(t) if self.cache is not None else None
+            if hit is None:
+                todo.append(i)
+            else:
+                probs[i], counts[i], best_span[i] = hit
+        views = {i: self._view(readings[i]) for i in todo}
         # Chunks bound the memory of token lists for very long inputs lists.
-        for c in range(0, len(live_all), SCORE_CHUNK):
-            live = live_all[c : c + SCORE_CHUNK]
+        for c in range(0, len(todo), SCORE_CHUNK):
+            live = todo[c : c + SCORE_CHUNK]
             w = self.backend.windows([views[i][0] for i in live], batch_size)
             p = self._calibrate(w.logits)
             best = np.full((len(live), len(CATEGORIES)), -1.0)
@@ -173,6 +241,13 @@ class Classifier:
                 best[j] = np.where(better, p[k], best[j])
                 best_span[live[j], better] = map_span(views[live[j]][1], *map(int, w.spans[k]))
             probs[live] = best
+        if self.cache is not None:
+            for i in todo:
+                self.cache.put(norm[i], (probs[i].copy(), int(counts[i]), best_span[i].copy()))
+        for i, t in enumerate(norm):  # repeats within this call
+            j = first.get(t)
+            if j is not None and j != i:
+                probs[i], counts[i], best_span[i] = probs[j], counts[j], best_span[j]
         return probs, counts, best_span
 
     def predict_proba(self, texts: list[str], batch_size: int = 64) -> np.ndarray:
