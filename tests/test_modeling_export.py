@@ -53,3 +53,31 @@ def test_export_errors(tmp_path, tiny_model_dir, capsys):
     assert main(["--model", str(tmp_path / "missing"), "--out", str(tmp_path / "o")]) == 2
     assert "missing" in capsys.readouterr().err
     assert main(["--model", str(tiny_model_dir), "--out", str(tiny_model_dir)]) == 2
+
+
+def test_export_int8_static_is_qdq_per_channel(tiny_model_dir, tmp_path):
+    import onnx
+
+    out = tmp_path / "int8-static"
+    args = ["--model", str(tiny_model_dir), "--out", str(out), "--int8-static",
+            "--check-texts", "3", "--calibration-texts", "8"]
+    assert main(args) == 0
+    meta = json.loads((out / "veguard.json").read_text())
+    assert meta["onnx"]["dtype"] == "int8-static" and meta["onnx"]["calibration_texts"] == 8
+    graph = onnx.load(str(out / "model.onnx")).graph
+    ops = [n.op_type for n in graph.node]
+    assert "QuantizeLinear" in ops and "DequantizeLinear" in ops  # QDQ, not integer ops
+    assert "QLinearMatMul" not in ops and "MatMulInteger" not in ops
+    inits = {i.name: i for i in graph.initializer}
+    per_channel = [n for n in graph.node if n.op_type == "DequantizeLinear"
+                   and n.input[0] in inits and len(inits[n.input[1]].dims) == 1
+                   and inits[n.input[1]].dims[0] > 1]
+    assert per_channel  # weight scales: one per output channel
+    # Softmax and LayerNorm stay in float: nothing quantises their inputs.
+    produced_by = {o: n for n in graph.node for o in n.output}
+    for n in graph.node:
+        if n.op_type in ("Softmax", "LayerNormalization"):
+            assert produced_by.get(n.input[0]) is None or \
+                produced_by[n.input[0]].op_type != "DequantizeLinear"
+    p = Classifier.load(out, backend="onnx").predict_proba(TEXTS)
+    assert p.shape == (4, 4) and np.all((p >= 0) & (p <= 1))

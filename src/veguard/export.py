@@ -1,6 +1,7 @@
 """`veguard export`: write an ONNX Runtime copy of a transformer model directory.
 
-    veguard export --model DIR --out DIR [--int8] [--check-texts N]
+    veguard export --model DIR --out DIR [--int8 | --int8-static] [--check-texts N]
+                   [--calibration-texts N]
 
 The output is a complete model directory (the source files copied, plus `model.onnx`), whose
 veguard.json gains `"onnx": {"file", "dtype", "check"}`. ONNX Runtime is opt-in:
@@ -8,6 +9,12 @@ veguard.json gains `"onnx": {"file", "dtype", "check"}`. ONNX Runtime is opt-in:
 weights are used, because ONNX was not faster than the torch bf16 path at equal decisions
 (docs/PERFORMANCE.md). `--int8` applies ONNX Runtime dynamic int8 quantisation to the linear
 layers; it flipped decisions on the trained model, and the export warns when it does.
+`--int8-static` is static QDQ quantisation calibrated on training-split windows: per-channel
+int8 weights of the weight matrix products (the linear layers), activations quantised with
+ranges measured on the calibration texts, and everything else (attention's activation-by-
+activation products, softmax, LayerNorm, GELU, the feed-forward output layers whose input
+has outliers, the classifier head) left in fp32. Neither int8 export has yet had zero
+flagged flips on an agreement set (docs/PERFORMANCE.md), so neither is a default.
 
 Before writing veguard.json the export scores a sample of texts (the corpus test split when
 built, else a few built-in sentences) with the torch fp32 model and with the exported one, and
@@ -46,8 +53,10 @@ _FALLBACK_TEXTS = [
 ]
 
 
-def export_onnx(model_dir: Path, out: Path, int8: bool = False) -> Path:
-    """Write `out/model.onnx` for the BERT classifier in `model_dir` (fp32 or dynamic int8)."""
+def export_onnx(model_dir: Path, out: Path, int8: bool | str = False,
+                calibration: list[str] | None = None) -> Path:
+    """Write `out/model.onnx` for the BERT classifier in `model_dir`: fp32, dynamic int8
+    (`int8=True` or "dynamic") or static QDQ int8 calibrated on `calibration` ("static")."""
     import torch
     from transformers import BertForSequenceClassification
     from transformers.utils import logging as hf_logging
@@ -83,7 +92,10 @@ def export_onnx(model_dir: Path, out: Path, int8: bool = False) -> Path:
                           "logits": {0: "batch"}},
             opset_version=OPSET,
         )
-    if int8:
+    if int8 == "static":
+        quantize_static_qdq(target, out / ONNX_FILE, model_dir, calibration or _FALLBACK_TEXTS)
+        target.unlink()
+    elif int8:
         import logging
 
         from onnxruntime.quantization import QuantType, quantize_dynamic
@@ -92,6 +104,80 @@ def export_onnx(model_dir: Path, out: Path, int8: bool = False) -> Path:
         quantize_dynamic(str(target), str(out / ONNX_FILE), weight_type=QuantType.QInt8)
         target.unlink()
     return out / ONNX_FILE
+
+
+def quantize_static_qdq(fp32: Path, out: Path, model_dir: Path, texts: list[str]) -> None:
+    """Static QDQ int8 of the weight products in `fp32`, calibrated on `texts`' windows."""
+    import logging
+
+    import onnx
+    from onnxruntime.quantization import (
+        CalibrationDataReader,
+        CalibrationMethod,
+        QuantFormat,
+        QuantType,
+        quantize_static,
+    )
+
+    from veguard import modeldir
+    from veguard.backends import _window_tokenizer, bucket_width, pad_batch
+    from veguard.data.normalize import normalize
+    from veguard.language import model_view, read
+
+    logging.getLogger().setLevel(logging.ERROR)  # the quantiser's pre-processing hint
+    meta = modeldir.read(model_dir)
+    tok = _window_tokenizer(model_dir, meta, meta.max_length)
+    readings = [read(normalize(t)) for t in texts]
+    views = [model_view(r, meta.emoji_names)[0] for r in readings if r.supported]
+    ids, _, _ = tok.encode([v for v in views if v.strip()])
+    batches = []
+    for b in range(0, len(ids), 32):  # windows padded to the widths scoring uses
+        part = ids[b : b + 32]
+        width = max(bucket_width(len(x), meta.max_length) for x in part)
+        input_ids, mask = pad_batch(part, tok.pad_token_id, width)
+        batches.append({"input_ids": input_ids, "attention_mask": mask})
+
+    class Reader(CalibrationDataReader):
+        def __init__(self):
+            self.it = iter(batches)
+
+        def get_next(self):
+            return next(self.it, None)
+
+    graph = onnx.load(str(fp32)).graph
+    shapes = {i.name: tuple(i.dims) for i in graph.initializer}
+    products = [n for n in graph.node if n.op_type in ("MatMul", "Gemm")]
+    # MatMuls whose second input is a weight matrix are the linear layers; attention's
+    # Q.K^T and A.V multiply two activations and stay fp32, as does the classifier head
+    # (the last product: its error lands on the logits unaveraged). So do the feed-forward
+    # output layers (weights [intermediate, hidden]): their input, after GELU, has outliers
+    # that one int8 range per tensor cannot hold; quantised, they tripled the flagged flips
+    # (13 vs 3 on 300 test texts on veguard-minilm-v1).
+    linear = [n for n in products if len(n.input) > 1 and n.input[1] in shapes]
+    keep = [n.name for n in products if n not in linear]
+    keep += [linear[-1].name] if linear else []
+    widest = max((shapes[n.input[1]][0] for n in linear), default=0)
+    keep += [n.name for n in linear[:-1] if shapes[n.input[1]][0] == widest
+             and widest > min(shapes[m.input[1]][0] for m in linear)]
+    quantize_static(
+        str(fp32), str(out), Reader(), quant_format=QuantFormat.QDQ, per_channel=True,
+        activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
+        op_types_to_quantize=["MatMul", "Gemm"], nodes_to_exclude=keep,
+        calibrate_method=CalibrationMethod.MinMax,
+        extra_options={"WeightSymmetric": True, "ActivationSymmetric": False},
+    )
+
+
+def calibration_texts(n: int) -> list[str]:
+    """Up to `n` training-split texts (never evaluation suites) to calibrate int8 ranges."""
+    try:
+        from veguard.data.corpus import load_corpus
+
+        df = load_corpus()
+        train = df[df["split"] == "train"]
+        return train.sample(min(n, len(train)), random_state=0)["text"].tolist()
+    except (FileNotFoundError, ImportError, KeyError, ValueError):
+        return list(_FALLBACK_TEXTS)
 
 
 def check_texts(n: int) -> list[str]:
@@ -126,7 +212,8 @@ def compare(reference, candidate, texts: list[str]) -> dict:
     }
 
 
-def run_export(model_dir: Path, out: Path, int8: bool, n_check: int) -> dict:
+def run_export(model_dir: Path, out: Path, int8: bool | str, n_check: int,
+               n_calibration: int = 256) -> dict:
     import dataclasses
 
     from veguard import modeldir
@@ -146,9 +233,13 @@ def run_export(model_dir: Path, out: Path, int8: bool, n_check: int) -> dict:
             shutil.copy2(f, out / f.name)
     # Without `onnx` until the file exists, so a failed export leaves a plain torch directory.
     modeldir.write(out, dataclasses.replace(meta, onnx=None))
-    export_onnx(model_dir, out, int8)
+    calibration = calibration_texts(n_calibration) if int8 == "static" else None
+    export_onnx(model_dir, out, int8, calibration)
 
-    onnx = {"file": ONNX_FILE, "dtype": "int8" if int8 else "fp32", "opset": OPSET}
+    dtype = {"static": "int8-static"}.get(int8, "int8") if int8 else "fp32"
+    onnx = {"file": ONNX_FILE, "dtype": dtype, "opset": OPSET}
+    if calibration is not None:
+        onnx["calibration_texts"] = len(calibration)
     modeldir.update(out, onnx=onnx)
     texts = check_texts(n_check)
     reference = Classifier.load(model_dir, precision="fp32")
@@ -161,14 +252,22 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="veguard export", description=__doc__.split("\n\n")[0])
     p.add_argument("--model", required=True, help="transformer model directory to export")
     p.add_argument("--out", required=True, help="output model directory (created)")
-    p.add_argument("--int8", action="store_true", help="dynamic int8 quantisation of the weights")
+    kind = p.add_mutually_exclusive_group()
+    kind.add_argument("--int8", action="store_true",
+                      help="dynamic int8 quantisation of the weights")
+    kind.add_argument("--int8-static", action="store_true",
+                      help="static QDQ int8 (per-channel weights), calibrated on training texts")
+    p.add_argument("--calibration-texts", type=int, default=256,
+                   help="training-split texts whose windows calibrate --int8-static")
     p.add_argument("--check-texts", type=int, default=300,
                    help="texts scored by both to measure agreement (recorded in veguard.json)")
     args = p.parse_args(argv)
     from veguard.modeldir import ModelNotFoundError
 
     try:
-        info = run_export(Path(args.model), Path(args.out), args.int8, args.check_texts)
+        int8 = "static" if args.int8_static else args.int8
+        info = run_export(Path(args.model), Path(args.out), int8, args.check_texts,
+                          args.calibration_texts)
     except (ModelNotFoundError, ValueError) as e:
         print(f"veguard export: error: {e}", file=sys.stderr)
         return 2
