@@ -2,10 +2,13 @@
 
     python bench/run.py [--quick] [--model DIR] [--no-service] [--no-memory] [--no-write]
 
-Measures, on the same texts: veguard's fast path (precision chosen from the CPU), the same
-with fp32, ONNX Runtime fp32 and int8 exports, `transformers.pipeline` with default settings
-(what a user would write instead), and the TF-IDF reference when `models/tfidf-reference`
-exists. Workloads: short posts, medium comments, long (~5,000-word) articles. Each system runs
+Measures, on the same texts: veguard's fast path (precision chosen from the CPU; cold, and
+with its result cache on a stream with repeats), the same with fp32, ONNX Runtime fp32,
+dynamic int8 and static QDQ int8 exports, the plain torch bf16 forward (the fp ceiling),
+`transformers.pipeline` with default settings (what a user would write instead), and the
+TF-IDF reference when `models/tfidf-reference` exists. Also the start-up of
+`veguard score "one text"` and `Classifier.load()`, and decision agreement with fp32 on
+>= 2,000 texts (half violating; bench/agreement.py). Workloads: short posts, medium comments, long (~5,000-word) articles. Each system runs
 in a fresh process (bench/worker.py) so cold start and peak RSS are its own. Also: bf16 vs
 fp32 agreement, service latency (bench/service_load.py), and the flat-memory check of
 `veguard score --input` (bench/memory.py).
@@ -92,7 +95,8 @@ def export_dirs(model_dir: Path) -> dict[str, Path]:
     out = {}
     weights = model_dir / "model.safetensors"
     stamp = int(weights.stat().st_mtime) if weights.exists() else 0
-    for name, flag in (("onnx-fp32", []), ("onnx-int8", ["--int8"])):
+    for name, flag in (("onnx-fp32", []), ("onnx-int8", ["--int8"]),
+                       ("onnx-int8-static", ["--int8-static"])):
         d = CACHE / f"{model_dir.name}-{stamp}-{name}"
         if not (d / "model.onnx").exists():
             print(f"exporting {name} -> {d}", flush=True)
@@ -128,6 +132,29 @@ def agreement(ref: dict, other: dict, thresholds) -> dict:
     }
 
 
+def startup(model_dir: Path, repeats: int = 3) -> dict:
+    """Wall seconds of `veguard score "one text"` (a fresh process: imports, load, one score)
+    and of `Classifier.load()` alone, best and all of `repeats` runs."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    cli, load = [], []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "veguard.cli", "score", "--model", str(model_dir),
+                        "they will pay for what they did"], env=env, check=True,
+                       capture_output=True)
+        cli.append(time.perf_counter() - t)
+        code = ("import time; t = time.perf_counter(); from veguard.modeling import Classifier; "
+                f"Classifier.load({str(model_dir)!r}); print(time.perf_counter() - t)")
+        out = subprocess.run([sys.executable, "-c", code], env=env, check=True,
+                             capture_output=True, text=True).stdout
+        load.append(float(out.split()[-1]))
+    r = {"score_one_text_s": min(cli), "score_one_text_all": cli, "load_s": min(load),
+         "load_all": load, "load_after": loadavg()}
+    print(f"start-up: veguard score 'one text' {min(cli):.2f} s (runs {cli}); "
+          f"Classifier.load() {min(load):.2f} s", flush=True)
+    return r
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--quick", action="store_true", help="a 1-2 minute run (fewer texts, systems)")
@@ -135,6 +162,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--tfidf", help="TF-IDF model dir (default: models/tfidf-reference if present)")
     p.add_argument("--no-service", action="store_true", help="skip the service latency runs")
     p.add_argument("--no-memory", action="store_true", help="skip the flat-memory check")
+    p.add_argument("--no-agreement", action="store_true",
+                   help="skip the 2,000-text agreement run (bench/agreement.py)")
+    p.add_argument("--agreement-texts", type=int, default=2000)
     p.add_argument("--no-write", action="store_true", help="print only; leave docs/ alone")
     p.add_argument("--render", action="store_true",
                    help="only re-render docs/PERFORMANCE.md from runs/bench/results.json")
@@ -158,11 +188,13 @@ def main(argv: list[str] | None = None) -> int:
     tfidf = Path(args.tfidf) if args.tfidf else ROOT / "models" / "tfidf-reference"
     workloads, data_note = build_workloads(model_dir, CACHE, quick=args.quick)
 
-    systems: dict[str, Path] = {"veguard": model_dir, "pipeline": model_dir}
+    systems: dict[str, Path] = {"veguard": model_dir, "veguard-cache": model_dir,
+                                "torch-bf16": model_dir, "pipeline": model_dir}
     if not args.quick:
         systems["veguard-fp32"] = model_dir
-    for name, d in export_dirs(model_dir).items():
-        if name == "onnx-int8" or not args.quick:
+    exports = export_dirs(model_dir)
+    for name, d in exports.items():
+        if name != "onnx-fp32" or not args.quick:
             systems[name] = d
     if (tfidf / "veguard.json").exists():
         systems["tfidf"] = tfidf
@@ -177,8 +209,10 @@ def main(argv: list[str] | None = None) -> int:
         for wname, wpath in workloads.items():
             print(f"workload {wname} (round {rep + 1}/{repeats})", flush=True)
             for system, d in systems.items():
-                if args.quick and system == "pipeline" and wname != "short":
+                if system == "pipeline" and wname != "short" and (args.quick or rep):
                     continue  # the slowest system: one workload is enough for a quick look
+                if system in ("veguard-cache", "torch-bf16") and wname != "short":
+                    continue  # short posts are where repeats and the fp ceiling matter
                 # TF-IDF directories go through the Classifier, like the fast path.
                 worker_system = ("onnx" if system.startswith("onnx") else
                                  "veguard" if system == "tfidf" else system)
@@ -212,6 +246,13 @@ def main(argv: list[str] | None = None) -> int:
     for k, v in agree.items():
         print(f"agreement {k} vs {v['vs']}: {v}", flush=True)
 
+    agreement_model = None
+    if not args.no_agreement:
+        from agreement import run_agreement
+
+        agreement_model = run_agreement(model_dir, args.agreement_texts, exports)
+    boot = startup(model_dir, 2 if args.quick else 3)
+
     service = None
     if not args.no_service:
         from service_load import run_service_bench
@@ -236,9 +277,10 @@ def main(argv: list[str] | None = None) -> int:
         "wall_s": time.time() - t_start,
         "results": results,
         "agreement": agree,
-        # From bench/agreement.py, if it has been run (on the trained model, typically).
-        "agreement_model": (json.loads(AGREEMENT.read_text(encoding="utf-8"))
-                            if AGREEMENT.exists() else None),
+        # bench/agreement.py's figures, from this run (or from its last own run).
+        "agreement_model": agreement_model or (json.loads(AGREEMENT.read_text(encoding="utf-8"))
+                                               if AGREEMENT.exists() else None),
+        "startup": boot,
         "service": service,
         "memory": memory,
     }
