@@ -277,6 +277,7 @@ def _routes_section(out: dict, by: dict) -> list[str]:
                  else "- | - | -")
         lines.append(f"| {name} | {_fmt(r['texts_per_s'])} | {_fmt(r['tokens_per_s'], 0)} | "
                      f"{xp} | {xc} | {flips} |")
+    lines += ["", *_limit_lines(out, short, ceiling)]
     lines += ["", "`torch-bf16` is the bare forward (bf16 weights, pre-tokenised, length-sorted "
               "batches of 256, no normalisation, language ID, decisions or I/O): what this CPU "
               "does with this model in floating point, the ceiling of every fp route. "
@@ -284,6 +285,43 @@ def _routes_section(out: dict, by: dict) -> list[str]:
               "(a spam wave: half the stream hits the cache); every other veguard route runs with "
               "the cache off. A route may become the default only with 0 flagged and 0 action "
               "flips against fp32.", ""]
+    return lines
+
+
+def _flops_per_token(model_dir: str) -> float | None:
+    # Multiply-adds of the linear layers per token, x2 for FLOPs (attention's own products
+    # add ~2 * T * H per layer: small for short posts).
+    import json
+
+    try:
+        c = json.loads((Path(model_dir) / "config.json").read_text(encoding="utf-8"))
+        h, i, n = c["hidden_size"], c["intermediate_size"], c["num_hidden_layers"]
+    except (OSError, KeyError, ValueError):
+        return None
+    return 2.0 * n * (4 * h * h + 2 * h * i)
+
+
+def _limit_lines(out: dict, short: dict, ceiling: dict | None) -> list[str]:
+    """What this CPU can do with this model, and how close each route gets."""
+    if not ceiling:
+        return []
+    f = _flops_per_token(out["model"])
+    rate = ceiling["tokens_per_s"] * f / 1e9 if f else None
+    lines = [f"**The limit of this CPU for this model.** The plain bf16 forward ran at "
+             f"{_fmt(ceiling['texts_per_s'])} texts/s ({_fmt(ceiling['tokens_per_s'], 0)} "
+             "tokens/s" + (f", ~{rate:.0f} GFLOP/s in the linear layers" if rate else "") + "). "
+             "That is the floating-point ceiling: a route that normalises, reads the language, "
+             "decides and writes results can only approach it. int8 (VNNI) has about twice the "
+             "multiply rate of bf16 here, so ~2x that figure bounds int8 routes; the cache is "
+             "bounded only by the share of repeats. Share of the fp ceiling reached, by route: "
+             + ", ".join(f"{n} {r['texts_per_s'] / ceiling['texts_per_s']:.0%}"
+                         for n, r in short.items() if n not in ("torch-bf16", "tfidf")) + "."]
+    loads = [r.get("load_before", 0.0) for r in out["results"]]
+    if loads and max(loads) > 2.5:
+        lines += ["", f"**This run shared the machine**: the load average before a measurement "
+                  f"reached {max(loads):.1f} on {out['machine']['cores']} cores (other jobs were "
+                  "running), so absolute rates here are below what the code does on an idle "
+                  "machine; ratios measured back to back are the sturdier figures."]
     return lines
 
 

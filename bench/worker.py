@@ -136,8 +136,10 @@ def main(argv: list[str]) -> int:
     if system == "veguard-cache":
         texts, tokens = _spam_wave(texts, tokens)
     score, precision = load(system, model_dir)
-    if hasattr(score, "tokenise"):
-        score.tokenise(["warm up: the first call allocates", *texts])  # not timed
+    if hasattr(score, "tokenise"):  # the ceiling: tokenised, and every shape seen, untimed
+        score.tokenise(["warm up: the first call allocates", *texts])
+        for b in range(0, len(texts), CHUNK):
+            score(texts[b : b + CHUNK])
     score(["warm up: the first call allocates"], long)
     cold = time.perf_counter() - T0
     if system != "veguard-cache":  # its stream's first texts must be cold misses

@@ -127,6 +127,7 @@ def test_saturated_backlog_answers_429_with_retry_after(batching):
     store = MemoryStore()
     key = create_key(store, "client", "c", "t")
     settings = Settings(batching=batching, batch_window_ms=5, max_batch=2, max_pending=4,
+                        max_queue_ms=0,
                         rate_limit_per_minute=0, score_timeout_s=10)
     app = create_app(clf, store, settings)
 
@@ -158,3 +159,16 @@ def test_admission_always_admits_one_request_when_idle():
     assert e.value.retry_after == pytest.approx(0.6)
     a.leave(5)
     a.enter(2)
+
+
+def test_admission_bounds_the_backlog_in_time():
+    from veguard.service.batching import Admission, Saturated
+
+    a = Admission(max_pending=0, max_wait_s=0.5, rate_guess=10)  # 10 texts/s: 5 texts = 0.5 s
+    for _ in range(5):
+        a.enter(1)
+    with pytest.raises(Saturated) as e:
+        a.enter(1)
+    assert e.value.retry_after == pytest.approx(0.6)
+    a.observe(100, 1.0)  # the model got faster: the same backlog is now shorter
+    a.enter(1)

@@ -221,10 +221,11 @@ def set_classifier(app: FastAPI, classifier) -> None:
     if s.batching:
         app.state.batcher = MicroBatcher(classifier.score, s.batch_window_ms / 1000.0, s.max_batch,
                                          on_batch=app.state.metrics.batch_size.observe,
-                                         max_pending=s.max_pending)
+                                         max_pending=s.max_pending,
+                                         max_wait_s=s.max_queue_ms / 1000.0)
         app.state.admission = app.state.batcher.admission
     else:
-        app.state.admission = Admission(s.max_pending)
+        app.state.admission = Admission(s.max_pending, s.max_queue_ms / 1000.0)
     app.state.classifier = classifier
 
 

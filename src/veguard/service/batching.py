@@ -10,9 +10,10 @@ input caused the error sees it. A request that waits longer than its timeout get
 paths share the result checks.
 
 `Admission` bounds the texts waiting for (or in) the model, on both paths: past `max_pending`
-a request is refused at once with `Saturated`, which the route answers 429 with `Retry-After`
-(the time the backlog takes at the recently measured rate), so an overloaded server keeps its
-latency bounded instead of letting the queue, and every client's wait, grow without end.
+texts, or past `max_wait_s` of backlog at the recently measured rate, a request is refused at
+once with `Saturated`, which the route answers 429 with `Retry-After` (the time the backlog
+takes to drain), so an overloaded server keeps its latency bounded instead of letting the
+queue, and every client's wait, grow without end.
 
 What it leaves out: priorities between requests and multiple workers; scoring is CPU-bound and
 one model call at a time is what the machine can do anyway.
@@ -41,22 +42,28 @@ class Saturated(Exception):
 
 
 class Admission:
-    """Counts texts admitted and not yet answered; refuses past `max_pending` (0: no bound).
+    """Counts texts admitted and not yet answered; refuses past `max_pending` texts or
+    `max_wait_s` seconds of backlog at the measured rate (0: no such bound).
 
     One request is always admitted when nothing is pending, however large, so a request the
     schema allows can always be served. Thread-safe: the batcher thread records the rate.
     """
 
-    def __init__(self, max_pending: int, rate_guess: float = 100.0):
+    def __init__(self, max_pending: int, max_wait_s: float = 0.0, rate_guess: float = 100.0):
         self.max_pending = max_pending
+        self.max_wait_s = max_wait_s
         self.pending = 0
         self.rate = rate_guess  # texts/s, a moving average of recent model calls
         self._lock = threading.Lock()
 
     def enter(self, n: int) -> None:
         with self._lock:
-            if self.max_pending and self.pending and self.pending + n > self.max_pending:
-                raise Saturated(self.pending, (self.pending + n) / max(self.rate, 1e-3))
+            wait = (self.pending + n) / max(self.rate, 1e-3)
+            if self.pending and (
+                (self.max_pending and self.pending + n > self.max_pending)
+                or (self.max_wait_s and wait > self.max_wait_s)
+            ):
+                raise Saturated(self.pending, wait)
             self.pending += n
 
     def leave(self, n: int) -> None:
@@ -121,9 +128,10 @@ def _deliver(job: _Job, value, error: BaseException | None) -> None:
 
 class MicroBatcher:
     def __init__(self, score: ScoreFn, window_s: float = 0.005, max_batch: int = 64,
-                 on_batch: Callable[[int], None] | None = None, max_pending: int = 0):
+                 on_batch: Callable[[int], None] | None = None, max_pending: int = 0,
+                 max_wait_s: float = 0.0):
         self.score_fn = score
-        self.admission = Admission(max_pending)
+        self.admission = Admission(max_pending, max_wait_s)
         self.window_s = window_s
         self.max_batch = max_batch
         self.on_batch = on_batch  # called with each batch's size (metrics)
