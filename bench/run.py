@@ -165,6 +165,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--no-agreement", action="store_true",
                    help="skip the 2,000-text agreement run (bench/agreement.py)")
     p.add_argument("--agreement-texts", type=int, default=2000)
+    p.add_argument("--rounds", type=int, default=None,
+                   help="measure each cell this many times, keep the best (default 2; quick 1)")
+    p.add_argument("--workloads", default="short,medium,long",
+                   help="comma-separated subset of short,medium,long")
     p.add_argument("--no-write", action="store_true", help="print only; leave docs/ alone")
     p.add_argument("--render", action="store_true",
                    help="only re-render docs/PERFORMANCE.md from runs/bench/results.json")
@@ -203,7 +207,9 @@ def main(argv: list[str] | None = None) -> int:
     keep = 100 if args.quick else 300
     # Full runs repeat every measurement (systems interleaved) and keep the best, because the
     # CPU is shared: the best of two is the closer estimate of what the code can do.
-    repeats = 1 if args.quick else 2
+    repeats = args.rounds or (1 if args.quick else 2)
+    wanted = set(args.workloads.split(","))
+    workloads = {k: v for k, v in workloads.items() if k in wanted or k == "short"}
     best: dict[tuple[str, str], dict] = {}
     for rep in range(repeats):
         for wname, wpath in workloads.items():
