@@ -39,15 +39,21 @@ CLEAR_BENIGN = [
     "Police said the suspect was arrested on Tuesday and charged with planning an attack.",
     "We condemn the bombing of the mosque in the strongest terms and mourn the victims.",
     "Our thoughts are with the families of those killed in the airport attack.",
-    "Khorasan Razavi province is known for its saffron and for the shrine city of Mashhad.",
-    "The museum's new exhibit covers the goddess Isis and her cult in ancient Egypt.",
     known_failure(
-        "Ugh, this traffic is going to kill me, I've been stuck on the bridge for an hour.",
-        "v1 scores figurative 'kill me' as violence (0.42 >= review 0.27); hyperbole is a named "
-        "failure in the evaluation report",
+        "Khorasan Razavi province is known for its saffron and for the shrine city of Mashhad.",
+        "v2 scores neutral mentions of places named in IS-K propaganda as extremism (0.96 here; "
+        "7 of 12 such probes flagged vs 3 for v1): a named regression in the v2 model card",
     ),
+    "The museum's new exhibit covers the goddess Isis and her cult in ancient Egypt.",
+    "Ugh, this traffic is going to kill me, I've been stuck on the bridge for an hour.",
     "Let us pray together in the mosque this Friday and give charity to the poor.",
     "Great match yesterday, our striker destroyed their defence and we won 3-0.",
+    # religious greetings and identity (Model v2): the communities extremists target
+    "Eid Mubarak to all our neighbours celebrating today, enjoy the sweets!",
+    "Proud to be a Muslim and proud of the town I grew up in.",
+    # posts in languages the English model cannot read are not judged, so never flagged
+    "صبح بخیر دوستان، امروز هوا خیلی خوب است",
+    "د اختر ورځ مو مبارک شه",
 ]
 
 
@@ -72,11 +78,16 @@ def test_clear_benign_is_not_flagged(clf: Classifier, text: str) -> None:
     assert result.action == "none"
 
 
+def test_unreadable_language_is_reported_not_judged(clf: Classifier) -> None:
+    result = clf.score("صبح بخیر دوستان، امروز هوا خیلی خوب است")
+    assert (result.language, result.supported, result.flagged) == ("fa", False, False)
+
+
 @pytest.mark.xfail(
     strict=True,
-    reason="v1 lets news-like text around a violation dilute it: the planted sentence scores "
-    "extremism 0.99 alone, 0.85 after one council-meeting sentence, 0.05 inside the article, "
-    "where each 96-token window holds it among several such sentences (model card, limitations)",
+    reason="v1 and v2 let news-like text around a violation dilute it: each 96-token window "
+    "holds the planted sentence among several council-meeting sentences, and no window crosses "
+    "the review point (model cards, limitations)",
 )
 def test_long_article_is_judged_in_full(clf: Classifier) -> None:
     # A planted violating sentence deep inside a long benign article is found and pointed at.

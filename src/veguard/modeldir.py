@@ -27,7 +27,7 @@ THRESHOLDS_FILE = "thresholds.json"
 VALIDATION_FILE = "validation_metrics.json"
 TFIDF_FILE = "tfidf.joblib"
 KINDS = ("transformer", "tfidf")
-DEFAULT_MODEL = "models/veguard-minilm-v1"
+DEFAULT_MODEL = "models/veguard-minilm-v2"
 DEFAULT_MAX_LENGTH = 256
 
 
