@@ -180,3 +180,24 @@ def accuracy_by_slice(y_true: Sequence, y_pred: Sequence, slices: Sequence[str])
         correct = int((y[m] == p[m]).sum())
         out[str(key)] = {"n": int(m.sum()), "correct": correct, "accuracy": correct / int(m.sum())}
     return out
+
+
+def per_label(gold: Sequence[str], pred: Sequence[str | None], labels: Sequence[str]) -> dict:
+    """One-vs-rest precision / recall / F1 per label of a single-label task, plus macro F1.
+
+    `pred` may hold None (no prediction for that case): it counts as a miss for the gold
+    label and a false positive for none. Labels with no gold case and no prediction are
+    left out; macro F1 averages the labels that have gold cases.
+    """
+    if len(gold) != len(pred):
+        raise ValueError(f"length mismatch: {len(gold)} gold labels vs {len(pred)} predictions")
+    out: dict = {}
+    for lab in labels:
+        y = [int(g == lab) for g in gold]
+        p = [int(q == lab) for q in pred]
+        if sum(y) or sum(p):
+            out[lab] = precision_recall_f1(y, p)
+    f1s = [v["f1"] for k, v in out.items() if v["tp"] + v["fn"] and v["f1"] is not None]
+    correct = sum(int(g == q) for g, q in zip(gold, pred))
+    return {"labels": out, "macro_f1": sum(f1s) / len(f1s) if f1s else None,
+            "accuracy": correct / len(gold) if gold else None}

@@ -26,6 +26,8 @@ META_FILE = "veguard.json"
 THRESHOLDS_FILE = "thresholds.json"
 VALIDATION_FILE = "validation_metrics.json"
 TFIDF_FILE = "tfidf.joblib"
+# Optional: the routing-label model (`veguard.routing`); absent, results carry no `routing`.
+ROUTING_FILE = "routing.joblib"
 KINDS = ("transformer", "tfidf")
 DEFAULT_MODEL = "models/veguard-minilm-v2"
 DEFAULT_MAX_LENGTH = 256
@@ -42,8 +44,8 @@ class ModelMeta:
     `stride` is the number of tokens consecutive windows share; a file without it gets
     `max_length // 4` (training always writes it: `TrainArgs.window_stride`). TF-IDF models
     record `max_length` and `stride` as 0: they read the whole text. `onnx` is set by
-    `veguard export`. `emoji_names` says the model reads emoji as English names. Keys this
-    version does not know are kept in `extra` and written back.
+    `veguard export`; `routing` by a routing training run. `emoji_names` says the model reads
+    emoji as English names. Keys this version does not know are kept in `extra` and written back.
     """
 
     kind: str
@@ -58,6 +60,8 @@ class ModelMeta:
     # True: the model was trained on emoji spelled as English names (`language.model_view`).
     # Absent (older directories): emoji reach the tokenizer as they are.
     emoji_names: bool = False
+    # Set by `veguard train` with kind `routing`: what `routing.joblib` was trained on.
+    routing: dict | None = None
     extra: dict = field(default_factory=dict)
 
     @property
@@ -80,8 +84,9 @@ class ModelMeta:
                 raise ValueError(f"{where}: field {k!r} must be a non-negative integer, got {v!r}")
         if "emoji_names" in kw and not isinstance(kw["emoji_names"], bool):
             raise ValueError(f"{where}: field 'emoji_names' must be true or false")
-        if kw.get("onnx") is not None and not isinstance(kw["onnx"], dict):
-            raise ValueError(f"{where}: field 'onnx' must be an object")
+        for k in ("onnx", "routing"):
+            if kw.get(k) is not None and not isinstance(kw[k], dict):
+                raise ValueError(f"{where}: field {k!r} must be an object")
         extra = {k: v for k, v in d.items() if k not in known and k != "categories"}
         return cls(**kw, extra=extra)
 
@@ -102,6 +107,8 @@ class ModelMeta:
             d["onnx"] = self.onnx
         if self.emoji_names:
             d["emoji_names"] = True
+        if self.routing is not None:
+            d["routing"] = self.routing
         return {**d, **self.extra}
 
 

@@ -8,7 +8,9 @@ as words for models trained so), scores every token window, takes the per-catego
 (`veguard.metrics.sigmoid` of logit / temperature), keeps a bounded cache of results by
 normalised text (`ResultCache`), decides with `Thresholds.decide`, and points
 `evidence` at the span of the ORIGINAL text (`veguard.offsets`) whose window drove the top
-flagging score. `logits()` gives the raw per-text logits the same way, for calibration.
+flagging score, and, when the directory has a routing model (`veguard.routing`), adds the
+likely movement and behaviour to every result flagged for extremism. `logits()` gives the
+raw per-text logits the same way, for calibration.
 
 What it leaves out: file reading and output formats (`veguard.scoring`), writing ONNX files
 (`veguard.export`), training and calibration (other modules write the directory we read),
@@ -45,6 +47,7 @@ from veguard.modeldir import DEFAULT_MODEL, ModelMeta, ModelNotFoundError  # noq
 from veguard.modeldir import resolve as resolve_model_path  # noqa: F401
 from veguard.offsets import normalize_with_offsets, to_original_span  # noqa: F401
 from veguard.result import Evidence, ScoreResult
+from veguard.routing import RoutingModel, attach
 from veguard.taxonomy import CATEGORIES, FLAGGING
 from veguard.thresholds import Thresholds
 
@@ -110,9 +113,11 @@ class Classifier:
     """
 
     def __init__(
-        self, backend: Backend, thresholds: Thresholds, name: str, meta: ModelMeta | None = None
+        self, backend: Backend, thresholds: Thresholds, name: str, meta: ModelMeta | None = None,
+        routing: RoutingModel | None = None,
     ):
         self.backend = backend
+        self.routing = routing
         self.thresholds = thresholds
         self.name = name
         self.meta = meta or ModelMeta(kind=backend.kind, name=name)
@@ -136,7 +141,8 @@ class Classifier:
         tpath = p / modeldir.THRESHOLDS_FILE
         thresholds = Thresholds.load(tpath) if tpath.is_file() else Thresholds.default()
         impl = load_backend(p, meta, backend, precision)
-        return cls(impl, thresholds, str(meta.name or p.name), meta)
+        return cls(impl, thresholds, str(meta.name or p.name), meta,
+                   RoutingModel.from_model_dir(p))
 
     def save(self, path: str | os.PathLike) -> Path:
         """Write a transformer model directory (docs/DESIGN.md) that `load` reads back."""
@@ -287,7 +293,15 @@ class Classifier:
             results.append(
                 ScoreResult(flagged, categories, scores, action, evidence, extra, lang, True)
             )
+        attach(results, norm, self.routing)
         return results
+
+    def route(self, texts: list[str]) -> list[dict] | None:
+        """The routing labels of every text, flagged or not (for evaluation); None without a
+        routing model."""
+        if self.routing is None:
+            return None
+        return self.routing.predict([normalize(t) for t in _check_texts(texts)])
 
 
 

@@ -34,10 +34,15 @@ class ScoreResult:
     # False: the text is in a language or script the model cannot read; it was not judged,
     # its scores are 0 and it is never flagged by the model.
     supported: bool = True
+    # Only on results flagged `extremism`, and only when the model directory has a routing
+    # model (`veguard.routing`): {"movement": {"label", "score"}, "behaviour": {...}}.
+    routing: dict | None = None
 
     def to_dict(self) -> dict:
         d = asdict(self)
         d["scores"] = {c: round(float(self.scores[c]), 6) for c in CATEGORIES}
         if not d["extra"]:
             d.pop("extra")
+        if d["routing"] is None:
+            d.pop("routing")
         return d

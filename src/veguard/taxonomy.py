@@ -44,8 +44,16 @@ ACTIONS: tuple[str, ...] = ("none", "review", "auto")
 ENTITIES: tuple[str, ...] = (
     "islamic_state", "is_khorasan", "al_qaeda", "ttp", "al_shabaab", "white_supremacist",
 )
+# Routing labels the model gives content flagged `extremism` (issue #14, `veguard.routing`):
+# the bank entities, so a bank entry and a prediction speak the same names, plus
+# `accelerationist`, `other` (a named movement outside this list: ISWAP, incel, eco-fascist...)
+# and `unknown` (no producing movement can be told from the text).
+MOVEMENTS: tuple[str, ...] = ENTITIES + ("accelerationist", "other", "unknown")
+# GIFCT's behavioural categories for terrorist content (banks and routing alike).
 BEHAVIOURS: tuple[str, ...] = (
     "glorification", "recruitment_radicalisation_instruction", "imminent_credible_threat",
     "graphic_violence", "propaganda_branded", "attacker_manifesto",
 )
 BANK_KINDS: tuple[str, ...] = ("violating", "benign")
+# The two routing dimensions, in the order results report them.
+ROUTING: dict[str, tuple[str, ...]] = {"movement": MOVEMENTS, "behaviour": BEHAVIOURS}

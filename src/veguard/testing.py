@@ -7,7 +7,9 @@ a text containing a trigger word for a category scores 0.95 there, otherwise 0.0
 
 from __future__ import annotations
 
+from veguard.data.normalize import normalize
 from veguard.result import Evidence, ScoreResult
+from veguard.routing import RoutingModel, attach
 from veguard.taxonomy import CATEGORIES
 from veguard.thresholds import Thresholds
 
@@ -20,12 +22,18 @@ DEFAULT_TRIGGERS: dict[str, tuple[str, ...]] = {
 
 
 class FakeClassifier:
-    """Same public surface as `veguard.Classifier`: `name`, `thresholds`, `score()`."""
+    """Same public surface as `veguard.Classifier`: `name`, `thresholds`, `score()`, `route()`.
 
-    def __init__(self, triggers: dict[str, tuple[str, ...]] | None = None, name: str = "fake"):
+    `routing`: a real routing model to apply to extremism-flagged results, as the Classifier
+    does (none by default: results carry no `routing`).
+    """
+
+    def __init__(self, triggers: dict[str, tuple[str, ...]] | None = None, name: str = "fake",
+                 routing: RoutingModel | None = None):
         self.triggers = triggers or DEFAULT_TRIGGERS
         self.name = name
         self.thresholds = Thresholds.default()
+        self.routing = routing
 
     def score_one(self, text: str) -> ScoreResult:
         low = text.lower()
@@ -41,5 +49,12 @@ class FakeClassifier:
 
     def score(self, texts: str | list[str], batch_size: int = 64):
         if isinstance(texts, str):
-            return self.score_one(texts)
-        return [self.score_one(t) for t in texts]
+            return self.score([texts])[0]
+        results = [self.score_one(t) for t in texts]
+        attach(results, [normalize(t) for t in texts], self.routing)
+        return results
+
+    def route(self, texts: list[str]) -> list[dict] | None:
+        if self.routing is None:
+            return None
+        return self.routing.predict([normalize(t) for t in texts])

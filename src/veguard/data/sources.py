@@ -108,17 +108,42 @@ def read_isis_fanboy_tweets(folder: Path) -> SourceRows:
 
 # --------------------------------------------------------------------------- MIWS seed
 
+# (file, id prefix, producing movement for the routing labels, `veguard.routing`)
+MIWS_FILES = (("ISIS_Seed_Complete.csv", "isis", "islamic_state"),
+              ("WS_Seed_Complete.csv", "ws", "white_supremacist"))
+# MIWS's label as a GIFCT behaviour (taxonomy.BEHAVIOURS), for the routing model.
+MIWS_BEHAVIOURS = {"Propaganda": "propaganda_branded",
+                   "Recruitment": "recruitment_radicalisation_instruction",
+                   "Radicalization": "recruitment_radicalisation_instruction"}
+
+
 def read_miws_seed(folder: Path) -> SourceRows:
     # Every row is labelled Propaganda, Recruitment or Radicalization: all extremist. The
     # annotation says nothing about violence or hate, so those stay unknown.
     labels = {"Propaganda": P, "Recruitment": P, "Radicalization": P}
     out = SourceRows()
-    for name, prefix in (("ISIS_Seed_Complete.csv", "isis"), ("WS_Seed_Complete.csv", "ws")):
+    for name, prefix, _ in MIWS_FILES:
         path = folder / name
         df = _read_table(path, ["Text", "Label"], encoding="utf-8-sig")
         for i, r in enumerate(df.itertuples(index=False)):
             ext = _choice(path, i, r.Label.strip(), labels, "Label")
             out.add(f"{prefix}{i}", r.Text, "extremist_forum", f"{prefix}{i}", extremism=ext)
+    return out
+
+
+def read_miws_routing(folder: Path) -> list[dict]:
+    """MIWS rows as routing examples: {"id", "text", "movement", "behaviour"} (raw text).
+
+    The ids are the corpus ids (`miws_seed:<prefix><row>`), so a caller can keep to a split.
+    """
+    out = []
+    for name, prefix, movement in MIWS_FILES:
+        path = folder / name
+        df = _read_table(path, ["Text", "Label"], encoding="utf-8-sig")
+        for i, r in enumerate(df.itertuples(index=False)):
+            behaviour = _choice(path, i, r.Label.strip(), MIWS_BEHAVIOURS, "Label")
+            out.append({"id": f"miws_seed:{prefix}{i}", "text": r.Text, "movement": movement,
+                        "behaviour": behaviour})
     return out
 
 

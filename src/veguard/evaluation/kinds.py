@@ -88,6 +88,13 @@ _ALL = (
         ("ece", "reliability"),
         "runner:run_calibration", "report:calibration_section", "report:calibration_headline",
     ),
+    SuiteKind(
+        "routing",
+        {"cases": (str, REQUIRED), "id": (str, "case_id"), "text": (str, "text"),
+         "examples": (int, 5)},
+        ("precision", "recall", "f1"),
+        "runner:run_routing", "report:routing_section", "report:routing_headline",
+    ),
 )
 KINDS: dict[str, SuiteKind] = {k.name: k for k in _ALL}
 KIND_ORDER: tuple[str, ...] = tuple(KINDS)

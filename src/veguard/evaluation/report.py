@@ -16,7 +16,7 @@ from __future__ import annotations
 import html
 
 from veguard.evaluation.kinds import KINDS
-from veguard.taxonomy import CATEGORIES
+from veguard.taxonomy import CATEGORIES, ROUTING
 
 Block = tuple  # ("h1"|"h2"|"h3"|"p"|"alert", text) | ("table", headers, rows) | ("list", items)
 #              | ("plot", kind, suite_name)
@@ -219,6 +219,48 @@ def calibration_section(results: dict, name: str, s: dict) -> list[Block]:
     return out
 
 
+def routing_section(results: dict, name: str, s: dict) -> list[Block]:
+    roles, names = _roles(results), _names(results)
+    bm = s["by_model"]
+    live = [r for r in roles if bm[r].get("routing")]
+    out: list[Block] = [("p", (f"{s['n_cases']} extremist cases. The routing model labels every "
+                               "case; real results carry its labels only where the classifier "
+                               "flags extremism (share below)."))]
+    absent = [names[r] for r in roles if r not in live]
+    if absent:
+        out.append(("p", f"No routing model: {', '.join(absent)}."))
+    if not live:
+        return out
+    out.append(("table", ["", *[names[r] for r in live]],
+                [["flagged for extremism", *[pct(bm[r]["flagged_extremism"]) for r in live]],
+                 *[[f"{dim} accuracy", *[pct(bm[r][dim]["accuracy"]) for r in live]]
+                   for dim in ROUTING],
+                 *[[f"{dim} macro F1", *[fmt(bm[r][dim]["macro_f1"]) for r in live]]
+                   for dim in ROUTING]]))
+    for dim, labels in ROUTING.items():
+        headers = [dim, "gold"]
+        for metric in ("precision", "recall", "f1"):
+            headers += [f"{metric} ({names[r]})" for r in live]
+        rows = []
+        for lab in labels:
+            per = [_get(bm[r], dim, "labels", lab) for r in live]
+            if not any(per):
+                continue
+            first = next(p for p in per if p)
+            row = [lab, fmt(first["tp"] + first["fn"])]
+            for metric in ("precision", "recall", "f1"):
+                row += [fmt(_get(p, metric)) for p in per]
+            rows.append(row)
+        out.append(("h3", f"{dim.capitalize()}: per label"))
+        out.append(("table", headers, rows))
+        errors = bm[live[0]][dim]["errors"]
+        if errors:
+            out.append(("h3", f"{dim.capitalize()}: example errors ({names[live[0]]})"))
+            out.append(("table", ["case", "gold", "predicted", "text"],
+                        [[e["id"], e["gold"], e["predicted"], e["text"]] for e in errors]))
+    return out
+
+
 def document(results: dict) -> list[Block]:
     """The report as blocks, in suite order."""
     names = _names(results)
@@ -324,6 +366,13 @@ def calibration_headline(results: dict, name: str, s: dict) -> list[list[str]]:
         eces = [v["ece"] for v in s["by_model"][r].values() if v.get("ece") is not None]
         cells.append(fmt(sum(eces) / len(eces)) if eces else DASH)
     return [["mean ECE over categories", *cells]]
+
+
+def routing_headline(results: dict, name: str, s: dict) -> list[list[str]]:
+    bm = s["by_model"]
+    return [[f"routing {dim} macro F1",
+             *[fmt(bm[r][dim]["macro_f1"]) if bm[r].get("routing") else DASH
+               for r in _roles(results)]] for dim in ROUTING]
 
 
 def headline_rows(results: dict) -> list[list[str]]:

@@ -28,10 +28,11 @@ from veguard.evaluation.suites import (
     load_corpus_sample,
     load_functional_cases,
     load_identity_cases,
+    load_routing_cases,
     term_pattern,
 )
 from veguard.result import ScoreResult
-from veguard.taxonomy import CATEGORIES, FLAGGING
+from veguard.taxonomy import CATEGORIES, FLAGGING, ROUTING
 
 RESULTS_VERSION = 1
 BATCH = 128
@@ -271,6 +272,38 @@ def run_calibration(suite: Suite, run: Run) -> dict:
                                 [float(results[i].scores[c]) for i in keep], bins)
             block[c] = {"n": cal["n"], **({"ece": cal["ece"]} if "ece" in want else {}),
                         **({"reliability": cal["bins"]} if "reliability" in want else {})}
+        out["by_model"][role] = block
+    return out
+
+
+def run_routing(suite: Suite, run: Run) -> dict:
+    """Per-label precision / recall of each model's routing labels on every case.
+
+    A model without a routing model is recorded as such (`routing: false`), not scored.
+    `flagged_extremism` is the share of cases the classifier flags for extremism: only those
+    carry `routing` in real results.
+    """
+    cases = load_routing_cases(suite)
+    texts = [c["text"] for c in cases]
+    out: dict = {"n_cases": len(cases), "by_model": {}}
+    for role, scorer in run.scorers.items():
+        route = getattr(run.models[role], "route", None)
+        preds = route(texts) if route is not None else None
+        if preds is None:
+            out["by_model"][role] = {"routing": False}
+            continue
+        flagged = [bool(r.categories.get("extremism")) for r in scorer.score(texts)]
+        block: dict = {"routing": True, "flagged_extremism": sum(flagged) / len(cases)}
+        for dim, labels in ROUTING.items():
+            gold, got = [c[dim] for c in cases], [p[dim]["label"] for p in preds]
+            m = M.per_label(gold, got, labels)
+            errors = [{"id": c["id"], "text": c["text"], "gold": g, "predicted": q}
+                      for c, g, q in zip(cases, gold, got) if g != q][: suite.options["examples"]]
+            want = {k for k in ("precision", "recall", "f1") if k in suite.metrics}
+            per = {lab: {k: v for k, v in d.items() if k in want or k in ("tp", "fp", "fn")}
+                   for lab, d in m["labels"].items()}
+            block[dim] = {"accuracy": m["accuracy"], "macro_f1": m["macro_f1"], "labels": per,
+                          "errors": errors}
         out["by_model"][role] = block
     return out
 

@@ -2,13 +2,14 @@
 
 A suite spec names its kind, its case files (paths relative to the suites directory), the
 gold-label and slice columns, and the metrics to compute. Each kind's fields and metrics
-are declared in `kinds.py`. Five kinds exist:
+are declared in `kinds.py`. Six kinds exist:
 
 - `corpus`:      the processed corpus's test split, per source (`corpus:` block);
 - `functional`:  hand-made functional test cases (`cases:` CSV);
 - `robustness`:  perturbed copies of another (functional) suite's violating cases;
 - `identity`:    templates x identity terms, and identity mentions in the corpus;
-- `calibration`: calibration error on the corpus test split.
+- `calibration`: calibration error on the corpus test split;
+- `routing`:     hand-made extremist texts with their movement and behaviour (`cases:` CSV).
 
 Bad specs and bad case files raise `SuiteError` naming the file and the field or line.
 What it leaves out: scoring and metrics (runner.py, metrics.py).
@@ -27,7 +28,7 @@ import yaml
 
 from veguard.data.schema import SCORED_COLUMNS
 from veguard.evaluation.kinds import COMMON, KIND_ORDER, KINDS, REQUIRED
-from veguard.taxonomy import CATEGORIES, FLAGGING, SPLITS
+from veguard.taxonomy import CATEGORIES, FLAGGING, ROUTING, SPLITS
 
 DEFAULT_SUITES_DIR = Path("eval/suites")
 
@@ -195,6 +196,26 @@ def load_functional_cases(suite: Suite) -> list[dict]:
         case = {"id": cid, "text": _text(path, line, o["text"], row[o["text"]]),
                 "label": _label(path, line, o["label"], row[o["label"]])}
         case.update({s: (row[s] or "").strip() for s in o["slices"]})
+        cases.append(case)
+    return cases
+
+
+def load_routing_cases(suite: Suite) -> list[dict]:
+    """Rows as {"id", "text", "movement", "behaviour"}, in file order; labels from the taxonomy."""
+    o, path = suite.options, suite.file("cases")
+    cases, seen = [], set()
+    for line, row in read_csv(path, [o["id"], o["text"], *ROUTING]):
+        cid = (row[o["id"]] or "").strip()
+        if not cid or cid in seen:
+            raise SuiteError(f"{path}:{line}: field {o['id']!r}: empty or duplicate id {cid!r}")
+        seen.add(cid)
+        case = {"id": cid, "text": _text(path, line, o["text"], row[o["text"]])}
+        for dim, labels in ROUTING.items():
+            value = (row[dim] or "").strip()
+            if value not in labels:
+                raise SuiteError(f"{path}:{line}: field {dim!r}: {value!r} is not one of "
+                                 f"{', '.join(labels)}")
+            case[dim] = value
         cases.append(case)
     return cases
 

@@ -1,9 +1,9 @@
 """`create_app(classifier, store, settings)`: the moderation API, review queue and reviewer page.
 
-The app holds its collaborators on `app.state` (classifier, store, settings, keyring, batcher,
-metrics, limiter); routers read them from there. One pure-ASGI middleware does what must happen
-around every request: the body-size limit (before anything parses), security headers (a CSP that
-forbids inline script on everything but /docs), and request metrics.
+The app holds its collaborators on `app.state` (classifier, store, settings, lexicon, keyring,
+batcher, metrics, limiter); routers read them from there. One pure-ASGI middleware does what
+must happen around every request: the body-size limit (before anything parses), security
+headers (a CSP that forbids inline script on everything but /docs), and request metrics.
 
 What it leaves out: TLS and process management (run behind a reverse proxy; `veguard serve`
 runs one uvicorn process).
@@ -176,12 +176,17 @@ def create_app(classifier=None, store: QueueStore | None = None,
                loader: Callable[[], object] | None = None, banks=None) -> FastAPI:
     """Build the app. Pass a loaded `classifier`, or a `loader` run in the background at
     startup (until it finishes /readyz answers 503 and scoring endpoints 503). `banks` is a
-    `veguard.banks.matcher.Matcher` (None: no banks, no `matches` in results)."""
+    `veguard.banks.matcher.Matcher` (None: no banks, no `matches` in results).
+
+    A bad `unsupported_lexicon` file is a ValueError naming the file and line, here, before
+    anything is served."""
+    from veguard.service.lexicon import Lexicon
     from veguard.service.routes import admin, moderation, ops, queue, web
     from veguard.service.routes import banks as banks_routes
     from veguard.service.store import MemoryStore
 
     settings = settings or Settings()
+    lexicon = Lexicon.load(settings.unsupported_lexicon) if settings.unsupported_lexicon else None
     store = store if store is not None else MemoryStore()
     metrics = Metrics(store, settings)
 
@@ -198,6 +203,7 @@ def create_app(classifier=None, store: QueueStore | None = None,
                   description="Violent-extremism moderation API and human review queue.",
                   lifespan=lifespan)
     app.state.settings = settings
+    app.state.lexicon = lexicon
     app.state.store = store
     app.state.metrics = metrics
     app.state.keyring = KeyRing.from_config(store, settings.api_keys)

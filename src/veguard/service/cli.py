@@ -128,7 +128,10 @@ def serve_main(argv: list[str]) -> int:
 
         guard = Guard(settings.quarantine_window, settings.quarantine_share)
         banks = Matcher.from_store(BankStore(args.db), guard)
-    app = create_app(None, store, settings, loader=load, banks=banks)
+    try:
+        app = create_app(None, store, settings, loader=load, banks=banks)
+    except ValueError as e:  # e.g. a bad unsupported_lexicon file: it names file and line
+        p.error(str(e))
     uvicorn.run(app, host=args.host, port=args.port, log_level="info")
     return 0
 

@@ -19,7 +19,7 @@ from veguard.service.bank_schemas import MatchOut
 from veguard.service.export import statement
 from veguard.service.reasons import REASON_CODES
 from veguard.service.store import DECISIONS, STATUSES, AuditEntry, DecisionRecord, QueueItem
-from veguard.taxonomy import ACTIONS, CATEGORIES, FLAGGING
+from veguard.taxonomy import ACTIONS, BEHAVIOURS, CATEGORIES, FLAGGING, MOVEMENTS
 
 MAX_INPUTS = 256
 MAX_TEXT_CHARS = 50_000
@@ -48,6 +48,8 @@ def _short(max_length: int, min_length: int = 0):
 # Queue ids are 32-bit integers in the database; a larger one would overflow the driver.
 QueueId = Annotated[int, Path(ge=1, le=2**31 - 1, description="Queue item id.")]
 NO_NUL = r"^[^\x00]*$"
+# A language filter: an ISO 639-1 code as `veguard.language` writes it, or 'und'.
+LANGUAGE_PATTERN = r"^[a-z]{2,3}$"
 
 
 class Strict(BaseModel):
@@ -73,6 +75,23 @@ class EvidenceOut(BaseModel):
 INFORMATIONAL = tuple(c for c in CATEGORIES if c not in FLAGGING)
 
 
+class RoutingLabel(BaseModel):
+    label: str = Field(description="The most likely label.")
+    score: float = Field(description="The routing model's probability of that label, in [0, 1].")
+
+
+class RoutingOut(BaseModel):
+    movement: RoutingLabel = Field(
+        description=f"Likely producing movement: one of {', '.join(MOVEMENTS)}.")
+    behaviour: RoutingLabel = Field(
+        description=f"Behaviour (GIFCT categories): one of {', '.join(BEHAVIOURS)}.")
+
+
+ROUTING_HELP = ("Routing labels for a text flagged for extremism: the likely producing movement "
+                "and the behaviour, with scores. Absent (null on queue items) when extremism is "
+                "not flagged or the served model has no routing model.")
+
+
 class ModerationResult(BaseModel):
     flagged: bool = Field(description="True exactly when some value in `categories` is true "
                                       "(OpenAI's rule).")
@@ -95,12 +114,21 @@ class ModerationResult(BaseModel):
     supported: bool = Field(
         default=True,
         description="False when the text is in a language or script the model cannot read: it "
-                    "was not judged (scores 0, never flagged by the model).")
+                    "was not judged (scores 0, never flagged by the model); its action is "
+                    "'review' only when the service's unsupported-language setting says so "
+                    "(`lexicon` lists the operator terms it matched) or a bank matched.")
     # Absent (not null) without banks, so results keep their shape on servers without them.
     matches: list[MatchOut] | None = Field(
         default=None, exclude_if=lambda v: v is None,
         description="Matches in the banks of known content; present only when the server runs "
                     "with banks (docs/BANKS.md).")
+    # Absent unless extremism is flagged (issue #14), so a client can test for the key.
+    routing: RoutingOut | None = Field(default=None, exclude_if=lambda v: v is None,
+                                       description=ROUTING_HELP)
+    lexicon: list[str] | None = Field(
+        default=None, exclude_if=lambda v: v is None,
+        description="Operator lexicon terms found in a text the model could not read (absent "
+                    "when none were looked for or found).")
 
     @classmethod
     def of(cls, r: ScoreResult, matches: list[dict] | None = None) -> ModerationResult:
@@ -109,7 +137,8 @@ class ModerationResult(BaseModel):
         return cls(flagged=any(cats.values()), categories=cats,
                    informational_categories={c: bool(d["categories"][c]) for c in INFORMATIONAL},
                    category_scores=d["scores"], action=d["action"], evidence=d.get("evidence"),
-                   language=d["language"], supported=d["supported"], matches=matches)
+                   language=d["language"], supported=d["supported"], matches=matches,
+                   routing=d.get("routing"), lexicon=d.get("extra", {}).get("lexicon"))
 
 
 class ModerationResponse(BaseModel):
@@ -180,6 +209,8 @@ class ClaimRequest(Strict):
     source: _short(100) | None = Field(
         default=None, description="Only claim items from this source."
     )
+    language: Annotated[str, Field(pattern=LANGUAGE_PATTERN)] | None = Field(
+        default=None, description="Only claim items in this language (ISO 639-1, e.g. 'ps').")
     queue: Literal["review", "escalation"] = Field(
         default="review", description="'review' (new items and appeals) or 'escalation' "
                                       "(escalated items; senior reviewers only).")
@@ -211,6 +242,8 @@ class QueueItemOut(BaseModel):
     categories: dict[str, bool] = Field(description="Predicted categories.")
     action: str = Field(description="The model's action: auto / review / none.")
     evidence: EvidenceOut | None = Field(description="The span that drove the top score.")
+    language: str = Field(description="ISO 639-1 code of the text's language ('und': none).")
+    routing: RoutingOut | None = Field(default=None, description=ROUTING_HELP)
     priority: float = Field(description="Severity x confidence, +1 for imminent threats.")
     client: str = Field(description="Key name of the client that sent it (item ids are "
                                     "scoped per client).")

@@ -100,8 +100,24 @@ class Settings:
         metadata={"help": "a bank entry matching more than this share of one window's lookups "
                           "is quarantined"},
     )
+    unsupported_action: str = field(
+        default="lexicon",
+        metadata={"help": "action for texts in a language the model cannot read: 'none', "
+                          "'review' (all of them), or 'lexicon' (review those containing a "
+                          "term of unsupported_lexicon; none without one)"},
+    )
+    unsupported_lexicon: str = field(
+        default="",
+        metadata={"help": "operator lexicon for unsupported languages: a UTF-8 file, one term "
+                          "per line ('' = none)"},
+    )
 
     def __post_init__(self) -> None:
+        from veguard.service.lexicon import ACTIONS
+
+        if self.unsupported_action not in ACTIONS:
+            raise ValueError(f"unsupported_action: expected one of {', '.join(ACTIONS)}, got "
+                             f"{self.unsupported_action!r}")
         if self.enqueue_on not in ("review", "auto"):
             raise ValueError(f"enqueue_on: expected 'review' or 'auto', got {self.enqueue_on!r}")
         if self.max_batch < 1:

@@ -12,7 +12,8 @@ Concurrency, which is the point of this module:
   recorded once.
 
 Schema version 2. The store creates missing tables itself; a version-1 database (from the
-first queue release) is migrated in place when opened (`migrate_v1`), see docs/SERVICE.md.
+first queue release) is migrated in place when opened (`migrate_v1`), see docs/SERVICE.md,
+and a version-2 one gets the later `language` and `routing` columns (`migrate_v2_columns`).
 
 What it leaves out: a general migration framework (one known upgrade is all there is).
 """
@@ -92,6 +93,10 @@ items = Table(
     Column("flags", String(200), nullable=False),
     Column("action", String(20), nullable=False),
     Column("evidence", JSON),
+    # Added after version 2 (`migrate_v2_columns`): the result's language and routing labels.
+    Column("language", String(20), nullable=False, default="und", server_default="und",
+           index=True),
+    Column("routing", JSON),
     Column("priority", Float, nullable=False, index=True),
     Column("status", String(20), nullable=False, index=True),
     Column("lane", String(20), nullable=False, default="review"),
@@ -246,7 +251,7 @@ def migrate_v1(engine: Engine) -> bool:
                 conn.exec_driver_sql(f'ALTER TABLE queue_items DROP CONSTRAINT "{u["name"]}"')
         existing = {c["name"] for c in insp.get_columns("queue_items")}
         defaults = {"client": "''", "version": "1", "model_version": "''",
-                    "policy_version": "''", "lane": "'review'"}
+                    "policy_version": "''", "lane": "'review'", "language": "'und'"}
         for col in items.columns:
             if col.name in existing:
                 continue
@@ -261,6 +266,31 @@ def migrate_v1(engine: Engine) -> bool:
         if "expires_at" not in key_cols:
             conn.exec_driver_sql("ALTER TABLE api_keys ADD COLUMN expires_at FLOAT")
     return True
+
+
+def migrate_v2_columns(engine: Engine) -> bool:
+    """Add `language` and `routing` to a version-2 queue_items table; True if it did.
+
+    Plain `ADD COLUMN`s, the same on SQLite and PostgreSQL: existing rows read as language
+    'und' (unknown) and no routing. Idempotent; the language index is created either way.
+    """
+    insp = inspect(engine)
+    if "queue_items" not in insp.get_table_names():
+        return False
+    existing = {c["name"] for c in insp.get_columns("queue_items")}
+    added = False
+    with engine.begin() as conn:
+        if "language" not in existing:
+            conn.exec_driver_sql("ALTER TABLE queue_items ADD COLUMN language VARCHAR(20) "
+                                 "NOT NULL DEFAULT 'und'")
+            added = True
+        if "routing" not in existing:
+            type_ = items.c.routing.type.compile(engine.dialect)
+            conn.exec_driver_sql(f"ALTER TABLE queue_items ADD COLUMN routing {type_}")
+            added = True
+        conn.exec_driver_sql("CREATE INDEX IF NOT EXISTS ix_queue_items_language "
+                             "ON queue_items (language)")
+    return added
 
 
 def _row_to_item(r) -> QueueItem:
@@ -307,6 +337,7 @@ class SQLStore:
         self.engine = make_engine(url)
         if create:
             migrate_v1(self.engine)
+            migrate_v2_columns(self.engine)
             metadata.create_all(self.engine)
 
     def close(self) -> None:
@@ -364,7 +395,7 @@ class SQLStore:
             return self._get(conn, queue_id)
 
     def _filtered(self, q, now: float, status, category, source, lane=None, text=None,
-                  author=None, item_id=None):
+                  author=None, item_id=None, language=None):
         if status == "pending":
             q = q.where(_waiting(now, False))
         elif status == "escalated":
@@ -376,7 +407,8 @@ class SQLStore:
         if category is not None:
             q = q.where(items.c.flags.like(f"%,{category},%"))
         for col, value in ((items.c.source, source), (items.c.lane, lane),
-                           (items.c.author, author), (items.c.item_id, item_id)):
+                           (items.c.author, author), (items.c.item_id, item_id),
+                           (items.c.language, language)):
             if value is not None:
                 q = q.where(col == value)
         if text is not None:
@@ -386,19 +418,20 @@ class SQLStore:
         return q
 
     def list_items(self, *, status=None, category=None, source=None, lane=None, q=None,
-                   author=None, item_id=None, limit=100, offset=0):
+                   author=None, item_id=None, language=None, limit=100, offset=0):
         sel = self._filtered(select(items), self.clock(), status, category, source, lane, q,
-                             author, item_id)
+                             author, item_id, language)
         sel = sel.order_by(items.c.priority.desc(), items.c.id).limit(limit).offset(offset)
         with self.engine.connect() as conn:
             return [_row_to_item(r) for r in conn.execute(sel)]
 
-    def claim_next(self, reviewer, lease_seconds, *, category=None, source=None,
+    def claim_next(self, reviewer, lease_seconds, *, category=None, source=None, language=None,
                    escalated=False):
         for _ in range(50):  # a lost race means someone else took it: try the next one
             now = self.clock()
             with self.engine.begin() as conn:
-                q = self._filtered(select(items.c.id), now, None, category, source)
+                q = self._filtered(select(items.c.id), now, None, category, source,
+                                   language=language)
                 q = q.where(_waiting(now, escalated), _may_take(reviewer, escalated))
                 q = q.order_by(items.c.priority.desc(), items.c.id).limit(1)
                 qid = conn.execute(q.with_for_update(skip_locked=True)).scalar()

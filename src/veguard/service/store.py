@@ -87,6 +87,8 @@ class NewItem:
     model_version: str = ""
     thresholds: dict | None = None  # {"review": {...}, "auto": {...}} at scoring time
     policy_version: str = ""
+    language: str = "und"  # the result's language: the queue filters and routes by it
+    routing: dict | None = None  # the result's routing labels (extremism flagged), if any
 
     @classmethod
     def from_result(cls, result: ScoreResult, *, item_id: str, text: str, source: str,
@@ -99,7 +101,8 @@ class NewItem:
                    categories={c: bool(result.categories[c]) for c in CATEGORIES},
                    action=result.action, evidence=ev, author=author, context=context,
                    client=client, model_version=model_version, thresholds=thresholds,
-                   policy_version=policy_version)
+                   policy_version=policy_version, language=result.language,
+                   routing=result.routing)
 
 
 @dataclass
@@ -223,9 +226,11 @@ class QueueStore(Protocol):
     def list_items(self, *, status: str | None = None, category: str | None = None,
                    source: str | None = None, lane: str | None = None, q: str | None = None,
                    author: str | None = None, item_id: str | None = None,
+                   language: str | None = None,
                    limit: int = 100, offset: int = 0) -> list[QueueItem]: ...
     def claim_next(self, reviewer: str, lease_seconds: float, *, category: str | None = None,
-                   source: str | None = None, escalated: bool = False) -> QueueItem | None: ...
+                   source: str | None = None, language: str | None = None,
+                   escalated: bool = False) -> QueueItem | None: ...
     def claim(self, queue_id: int, reviewer: str, lease_seconds: float, *,
               senior: bool = False) -> QueueItem: ...
     def release(self, queue_id: int, reviewer: str) -> QueueItem: ...
@@ -307,8 +312,9 @@ class MemoryStore:
             return replace(row) if row else None
 
     def _matches(self, row: QueueItem, now: float, status, category, source, lane=None, q=None,
-                 author=None, item_id=None) -> bool:
+                 author=None, item_id=None, language=None) -> bool:
         return ((status is None or row.effective_status(now) == status)
+                and (language is None or row.language == language)
                 and (category is None or row.categories.get(category))
                 and (source is None or row.source == source)
                 and (lane is None or row.lane == lane)
@@ -317,11 +323,12 @@ class MemoryStore:
                 and (item_id is None or row.item_id == item_id))
 
     def list_items(self, *, status=None, category=None, source=None, lane=None, q=None,
-                   author=None, item_id=None, limit=100, offset=0):
+                   author=None, item_id=None, language=None, limit=100, offset=0):
         with self._lock:
             now = self.clock()
             rows = [r for r in self._items.values()
-                    if self._matches(r, now, status, category, source, lane, q, author, item_id)]
+                    if self._matches(r, now, status, category, source, lane, q, author, item_id,
+                                     language)]
             rows.sort(key=lambda r: (-r.priority, r.id))
             return [replace(r) for r in rows[offset : offset + limit]]
 
@@ -334,14 +341,14 @@ class MemoryStore:
                     "decides it")
         return None
 
-    def claim_next(self, reviewer, lease_seconds, *, category=None, source=None,
+    def claim_next(self, reviewer, lease_seconds, *, category=None, source=None, language=None,
                    escalated=False):
         # `escalated` takes from the escalation queue; the route admits only seniors to it.
         with self._lock:
             now = self.clock()
             waiting = "escalated" if escalated else "pending"
             rows = [r for r in self._items.values()
-                    if self._matches(r, now, waiting, category, source)
+                    if self._matches(r, now, waiting, category, source, language=language)
                     and self._may_take(r, reviewer, escalated) is None]
             if not rows:
                 return None

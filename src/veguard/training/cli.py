@@ -2,10 +2,11 @@
 
     veguard train --config training/configs/default.yaml [--set key=value ...]
                   [--out runs/NAME] [--fp16]
+    veguard train --config training/configs/routing.yaml --out MODEL_DIR   # routing labels
     veguard train --calibrate-only --model DIR [--corpus PATH]
     veguard train --help-config          # every config key with its type, default and help
 
-Leaves out: the training itself (loop.py, tfidf.py) and the config reference (args.py).
+Leaves out: the training itself (loop.py, tfidf.py, routing.py) and the config reference (args.py).
 """
 
 from __future__ import annotations
@@ -74,7 +75,15 @@ def main(argv: list[str] | None = None) -> int:
         print(f"veguard train: {e}", file=sys.stderr)
         return 2
     try:
-        if args.kind == "tfidf":
+        if args.kind == "routing":
+            from veguard.modeldir import ModelNotFoundError
+            from veguard.training.routing import train_routing
+
+            try:
+                out = train_routing(args)
+            except ModelNotFoundError as e:
+                raise ValueError(str(e)) from None
+        elif args.kind == "tfidf":
             from veguard.training.tfidf import train_tfidf
 
             out = train_tfidf(args)

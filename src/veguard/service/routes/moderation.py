@@ -18,6 +18,7 @@ from fastapi.concurrency import run_in_threadpool
 from veguard.result import ScoreResult
 from veguard.service.auth import Principal, authorize
 from veguard.service.batching import Saturated, direct_score
+from veguard.service.lexicon import apply_unsupported
 from veguard.service.ratelimit import retry_after_header
 from veguard.service.routes.banks import attach_matches, enqueue_wanted
 from veguard.service.schemas import (
@@ -88,6 +89,7 @@ async def score_texts(request: Request, texts: list[str]) -> list[ScoreResult]:
     except Exception:
         log.exception("classifier failed")
         raise HTTPException(500, "the classifier failed; see the server log") from None
+    apply_unsupported(results, texts, app.state.settings.unsupported_action, app.state.lexicon)
     app.state.metrics.observe_results(results)
     return results
 
@@ -123,7 +125,10 @@ async def classify(body: ClassifyRequest, request: Request,
     app = request.app
     info = model_info(app.state.classifier)
     model = info["model"]
-    wanted = result.action == "auto" if app.state.settings.enqueue_on == "auto" else result.flagged
+    # `action` review without a flag: a text the model cannot read, sent to review by the
+    # unsupported-language setting (service/lexicon.py).
+    wanted = (result.action == "auto" if app.state.settings.enqueue_on == "auto"
+              else result.flagged or (not result.supported and result.action == "review"))
     wanted = enqueue_wanted(result, matches, wanted)
     if not body.enqueue:
         ref = QueueRef(enqueued=False, created=False, queue_id=None, priority=None,

@@ -13,6 +13,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 
 from veguard.service.auth import Principal, authorize, require
 from veguard.service.schemas import (
+    LANGUAGE_PATTERN,
     NO_NUL,
     AppealRequest,
     AuditOut,
@@ -79,12 +80,15 @@ def list_items(request: Request, who: Reviewer,
                                                    description="exact author")] = None,
                item_id: Annotated[str | None, Query(max_length=200, pattern=NO_NUL,
                                                     description="exact client item id")] = None,
+               language: Annotated[str | None, Query(
+                   pattern=LANGUAGE_PATTERN,
+                   description="only items in this language (ISO 639-1, e.g. ps)")] = None,
                limit: Annotated[int, Query(ge=1, le=500, description="page size")] = 100,
                offset: Annotated[int, Query(ge=0, le=10_000_000, description="page start")] = 0):
     store = request.app.state.store
     items = store.list_items(status=status, category=category, source=source, lane=lane,
-                             q=q or None, author=author, item_id=item_id, limit=limit,
-                             offset=offset)
+                             q=q or None, author=author, item_id=item_id, language=language,
+                             limit=limit, offset=offset)
     return QueueList(items=[_out(request, i) for i in items], depth=store.depth())
 
 
@@ -110,7 +114,8 @@ def claim_next(request: Request, who: Reviewer, body: ClaimRequest | None = None
         raise HTTPException(403, "queue: only senior reviewers take escalated items")
     s = request.app.state
     item = s.store.claim_next(who.name, s.settings.lease_seconds, category=body.category,
-                              source=body.source, escalated=body.queue == "escalation")
+                              source=body.source, language=body.language,
+                              escalated=body.queue == "escalation")
     if item is None:
         return Response(status_code=204)
     return _out(request, item)

@@ -11,6 +11,7 @@ render as HTML (see `error_page`); without a live session they redirect to the l
 
 from __future__ import annotations
 
+import re
 from urllib.parse import parse_qs
 
 from fastapi import APIRouter, FastAPI, HTTPException, Request
@@ -27,7 +28,7 @@ from veguard.service.auth import (
 )
 from veguard.service.reasons import REASON_CODES, codes_for
 from veguard.service.routes.queue import in_qa, qa_sample
-from veguard.service.schemas import QueueId
+from veguard.service.schemas import LANGUAGE_PATTERN, QueueId
 from veguard.service.stats import queue_stats
 from veguard.service.store import DECISIONS, LANES, STATUSES, QueueError
 from veguard.service.web import STATIC, environment
@@ -139,18 +140,25 @@ def _text(value: str | None, limit: int) -> str | None:
     return (value or "").replace("\x00", "").strip()[:limit] or None
 
 
+def _language(value: str | None) -> str | None:
+    value = (value or "").strip().lower()
+    if value and not re.fullmatch(LANGUAGE_PATTERN, value):
+        raise HTTPException(422, "language: expected an ISO 639-1 code such as 'ps'")
+    return value or None
+
+
 @router.get("", response_class=HTMLResponse)
 def queue_page(request: Request, status: str | None = "pending", category: str | None = None,
                source: str | None = None, lane: str | None = None, q: str | None = None,
                author: str | None = None, item_id: str | None = None,
-               undo: str | None = None) -> HTMLResponse:
+               language: str | None = None, undo: str | None = None) -> HTMLResponse:
     who = _reviewer(request)
     status = _choice(status, STATUSES, "status")
     category = _choice(category, CATEGORIES, "category")
     lane = _choice(lane, LANES, "lane")
     filters = {"status": status, "category": category, "lane": lane,
                "source": _text(source, 100), "q": _text(q, 200), "author": _text(author, 200),
-               "item_id": _text(item_id, 200)}
+               "item_id": _text(item_id, 200), "language": _language(language)}
     store = request.app.state.store
     items = store.list_items(**filters, limit=200)
     undoable = None
@@ -173,12 +181,13 @@ async def claim_next(request: Request) -> Response:
     form = await _form(request)
     category = _choice(form.get("category"), CATEGORIES, "category")
     source = _text(form.get("source"), 100)
+    language = _language(form.get("language"))
     escalated = form.get("queue") == "escalation"
     if escalated and not who.senior:
         raise HTTPException(403, "only senior reviewers take escalated items")
     s = request.app.state
     item = s.store.claim_next(who.name, s.settings.lease_seconds, category=category,
-                              source=source, escalated=escalated)
+                              source=source, language=language, escalated=escalated)
     if item is None:
         _flash(request, who, "Nothing to claim with those filters.")
         return RedirectResponse("/review", status_code=303)
