@@ -1,10 +1,11 @@
 """The no-overlap rule: no evaluation-suite text may appear in the training inputs.
 
-Suite texts are the functional cases and the identity templates filled with every term, read
-through the evaluation suite loader itself (so the test sees exactly what `veguard eval`
-scores); every suite of those kinds in eval/suites/ is covered, whatever its name (the
-development suite included). Training inputs are every synthetic text (`load_synthetic`) and,
-when the corpus has been built, its train and validation rows. Texts are compared after
+Suite texts are the functional cases, the identity templates filled with every term and the
+routing cases, read through the evaluation suite loader itself (so the test sees exactly what
+`veguard eval` scores); every suite of those kinds in eval/suites/ is covered, whatever its
+name (the development suite included). Training inputs are every synthetic text
+(`load_synthetic`), the routing model's own inputs (data/routing/ and the MIWS rows it reads)
+and, when the corpus has been built, its train and validation rows. Texts are compared after
 `normalize()`, case-folding and dropping punctuation, so a copy that differs only in a comma or
 a full stop still counts; emoji and other symbols are kept, since they can carry the stance.
 The suite and synthetic files must exist and be non-empty, so this test cannot pass by
@@ -19,11 +20,17 @@ from pathlib import Path
 import pytest
 
 from veguard.data.normalize import normalize
-from veguard.evaluation.suites import discover, load_functional_cases, load_identity_cases
+from veguard.evaluation.suites import (
+    discover,
+    load_functional_cases,
+    load_identity_cases,
+    load_routing_cases,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 SUITES_DIR = ROOT / "eval" / "suites"
 CORPUS = ROOT / "data" / "processed" / "corpus.parquet"
+CHECKED = ("functional", "identity", "routing")  # the suite kinds whose texts are hand-written
 
 
 def _key(text: str) -> str:
@@ -34,24 +41,26 @@ def _key(text: str) -> str:
 
 @pytest.fixture(scope="module")
 def suite_texts() -> dict[str, str]:
-    """{normalised key: "suite:case id"} for every functional and identity case."""
+    """{normalised key: "suite:case id"} for every functional, identity and routing case."""
     suites = discover(SUITES_DIR)
     out: dict[str, str] = {}
     kinds = {s.kind for s in suites.values()}
-    assert {"functional", "identity"} <= kinds, f"{SUITES_DIR}: functional/identity specs missing"
+    assert set(CHECKED) <= kinds, f"{SUITES_DIR}: {', '.join(CHECKED)} specs missing"
     for suite in suites.values():
         if suite.kind == "functional":
             cases = load_functional_cases(suite)  # raises on a missing or empty file
         elif suite.kind == "identity":
             cases, terms = load_identity_cases(suite)
             assert terms, f"{suite.file('terms')} has no terms"
+        elif suite.kind == "routing":
+            cases = load_routing_cases(suite)
         else:
             continue
         assert cases, f"{suite.path}: no cases"
         out.update({_key(c["text"]): f"{suite.name}:{c['id']}" for c in cases})
     assert len(out) > 100, f"only {len(out)} suite texts: are the suite files complete?"
     covered = {where.split(":", 1)[0] for where in out.values()}
-    missing = {s.name for s in suites.values() if s.kind in ("functional", "identity")} - covered
+    missing = {s.name for s in suites.values() if s.kind in CHECKED} - covered
     assert not missing, f"suites with no text left to check: {sorted(missing)}"
     return out
 
@@ -75,6 +84,18 @@ def test_suite_texts_not_in_synthetic_data(suite_texts):
     clashes = _overlap(suite_texts, ((r["text"],
                                       f"data/synthetic {r.get('file', '')} {r.get('id', '')}")
                                      for r in rows))
+    assert not clashes, "\n".join(clashes[:20])
+
+
+def test_suite_texts_not_in_routing_training_data(suite_texts):
+    from veguard.data.sources import read_miws_routing
+    from veguard.training.routing import read_labelled
+
+    files = sorted((ROOT / "data" / "routing").glob("*.jsonl"))
+    assert files, "data/routing/*.jsonl holds no routing training data"
+    rows = [(r["text"], f"{f.name}") for f in files for r in read_labelled(f)]
+    rows += [(r["text"], r["id"]) for r in read_miws_routing(ROOT / "data" / "raw" / "miws_seed")]
+    clashes = _overlap(suite_texts, rows)
     assert not clashes, "\n".join(clashes[:20])
 
 

@@ -37,7 +37,7 @@ class RoutingModel:
         for dim, labels in ROUTING.items():
             bad = [c for c in bundle[dim].classes_ if c not in labels]
             if bad:
-                raise ValueError(f"{where}: {dim} label {bad[0]!r} is not one of "
+                raise ValueError(f"{where}: {dim} label {str(bad[0])!r} is not one of "
                                  f"{', '.join(labels)} (taxonomy.ROUTING)")
         self.bundle = bundle
 
