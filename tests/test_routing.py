@@ -77,7 +77,7 @@ def test_routing_only_on_results_flagged_for_extremism(model):
     assert FakeClassifier().score("baqiyah").routing is None  # no routing model: no field
 
 
-def test_classifier_loads_routing_beside_the_weights(tiny_model_factory, model):
+def test_classifier_loads_routing_beside_the_weights(tiny_model_factory, model, capsys):
     from veguard.modeling import Classifier
 
     everything = Thresholds(review={c: 0.0 for c in Thresholds.default().review},
@@ -90,6 +90,11 @@ def test_classifier_loads_routing_beside_the_weights(tiny_model_factory, model):
     assert r.flagged and r.routing["movement"]["label"] == "al_shabaab"
     assert clf.route(["join an active club, white men"])[0]["movement"]["label"] == (
         "white_supremacist")
+    from veguard.scoring import main as score_main
+
+    assert score_main(["--model", str(d), "al-Kataib in Somalia"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["routing"]["movement"]["label"] == "al_shabaab"
 
 
 def test_train_cli_writes_the_artefact_and_records_it(tmp_path, monkeypatch, capsys):

@@ -151,7 +151,8 @@ class TrainArgs:
     # --- routing labels (kind: routing; veguard.training.routing)
     routing_data: str = field(
         default="data/routing/labelled.jsonl",
-        metadata={"help": "hand-labelled routing JSONL ({text, movement, behaviour} per line)"},
+        metadata={"help": "hand-labelled routing JSONL ({text, movement, behaviour} per line); "
+                  "'' = none"},
     )
     routing_synthetic: bool = field(
         default=True, metadata={"help": "add violating data/synthetic rows (ideology, kind)"}

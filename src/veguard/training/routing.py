@@ -4,7 +4,8 @@
 
 Training rows, each with a movement and/or a behaviour (`taxonomy.ROUTING`), come from:
 - `routing_data`: hand-labelled JSONL of our own, one {"text", "movement", "behaviour"} per
-  line (either label may be null), written apart from the routing evaluation suite;
+  line (either label may be null), written apart from the routing evaluation suite ('' =
+  none);
 - the violating synthetic rows (`data/synthetic`, `routing_synthetic`): their `ideology` and
   `kind` mapped below (the one place those names are turned into routing labels);
 - MIWS (`routing_miws`): IS / white-supremacist seed posts labelled propaganda, recruitment
@@ -98,7 +99,7 @@ def synthetic_rows(root: str | Path) -> list[dict]:
 
 
 def training_rows(args: TrainArgs) -> list[dict]:
-    rows = read_labelled(_here(args.routing_data))
+    rows = read_labelled(_here(args.routing_data)) if args.routing_data else []
     if args.routing_synthetic:
         rows += synthetic_rows(REPO_ROOT / "data" / "synthetic")
     if args.routing_miws:
@@ -146,6 +147,9 @@ def train_routing(args: TrainArgs) -> Path:
     out = Path(args.out)
     modeldir.read(out)  # the classifier must already be there: routing sits beside it
     rows = training_rows(args)
+    if not rows:
+        raise ValueError("routing: no training rows (routing_data, routing_synthetic and "
+                         "routing_miws are all off)")
     model, summary = fit(rows, args.routing_C, args.seed)
     path = model.save(out)
     missing = {dim: [c for c in labels if c not in summary[dim]]
