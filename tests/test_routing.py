@@ -77,7 +77,8 @@ def test_routing_only_on_results_flagged_for_extremism(model):
     assert FakeClassifier().score("baqiyah").routing is None  # no routing model: no field
 
 
-def test_classifier_loads_routing_beside_the_weights(tiny_model_factory, model, capsys):
+def test_classifier_loads_routing_beside_the_weights(tiny_model_factory, model, capsys,
+                                                     tmp_path):
     from veguard.modeling import Classifier
 
     everything = Thresholds(review={c: 0.0 for c in Thresholds.default().review},
@@ -90,6 +91,8 @@ def test_classifier_loads_routing_beside_the_weights(tiny_model_factory, model, 
     assert r.flagged and r.routing["movement"]["label"] == "al_shabaab"
     assert clf.route(["join an active club, white men"])[0]["movement"]["label"] == (
         "white_supremacist")
+    saved = clf.save(tmp_path / "saved")
+    assert Classifier.load(saved).score("al-Kataib in Somalia").routing is not None
     from veguard.scoring import main as score_main
 
     assert score_main(["--model", str(d), "al-Kataib in Somalia"]) == 0

@@ -161,9 +161,12 @@ class Classifier:
             policy_version=self.meta.policy_version,
             base_model=self.meta.base_model,
             trained=self.meta.trained,
+            routing=self.meta.routing if self.routing is not None else None,
         )
         modeldir.write(out, meta)
         self.thresholds.save(out / modeldir.THRESHOLDS_FILE)
+        if self.routing is not None:  # the routing model travels with the classifier
+            self.routing.save(out)
         return out
 
     @property
