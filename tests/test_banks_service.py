@@ -13,6 +13,7 @@ from veguard.banks.store import BankStore, NewEntry
 from veguard.service import Settings, create_app
 from veguard.service.auth import create_key
 from veguard.service.sqlstore import SQLStore
+from veguard.service.store import KNOWN_CONTENT_BOOST, priority
 from veguard.testing import FakeClassifier
 
 KNOWN = ("Statement from the media office: the soldiers carried out a blessed operation "
@@ -78,6 +79,10 @@ def test_classify_enqueues_known_content_and_benign_bank_suppresses(env):
     body = r.json()
     assert body["queue"]["enqueued"] and body["result"]["action"] == "review"
     assert body["result"]["matches"][0]["bank"] == "claims"
+    # known content is raised in the queue: its priority is its scores' plus the boost
+    res = body["result"]
+    plain = priority(res["category_scores"], res["action"])
+    assert body["queue"]["priority"] == pytest.approx(plain + KNOWN_CONTENT_BOOST)
     # a text the model flags, but which a benign bank (action none) holds: not enqueued
     r = c.post("/v1/classify", json={"item_id": "n1", "text": EXTREMIST * 3, "source": "s"},
                headers=hc)

@@ -88,6 +88,12 @@ def test_priority_orders_threats_first_and_offensive_last():
     auto = priority({"extremism": 0.1, "violence": 0.1, "hate": 0.6, "offensive": 0.1}, "auto")
     assert ext > hate > off
     assert threat > ext and auto > ext  # the boost beats any severity x confidence
+    # known content (a violating-bank match) goes ahead of unmatched items of the same or a
+    # somewhat higher score, and behind imminent threats
+    low = {"extremism": 0.2, "violence": 0.1, "hate": 0.1, "offensive": 0.1}
+    known = priority(low, "review", known_content=True)
+    assert known > priority({**low, "extremism": 0.6}, "review") > priority(low, "review")
+    assert known < threat
 
 
 def test_enqueue_is_idempotent_and_ordered_by_priority(make_store):

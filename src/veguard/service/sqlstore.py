@@ -38,6 +38,7 @@ from sqlalchemy import (
     and_,
     create_engine,
     event,
+    false,
     func,
     insert,
     inspect,
@@ -97,6 +98,7 @@ items = Table(
     Column("language", String(20), nullable=False, default="und", server_default="und",
            index=True),
     Column("routing", JSON),
+    Column("known_content", Boolean, nullable=False, default=False, server_default=false()),
     Column("priority", Float, nullable=False, index=True),
     Column("status", String(20), nullable=False, index=True),
     Column("lane", String(20), nullable=False, default="review"),
@@ -269,7 +271,8 @@ def migrate_v1(engine: Engine) -> bool:
 
 
 def migrate_v2_columns(engine: Engine) -> bool:
-    """Add `language` and `routing` to a version-2 queue_items table; True if it did.
+    """Add `language`, `routing` and `known_content` to a version-2 queue_items table; True if
+    it did.
 
     Plain `ADD COLUMN`s, the same on SQLite and PostgreSQL: existing rows read as language
     'und' (unknown) and no routing. Idempotent; the language index is created either way.
@@ -287,6 +290,10 @@ def migrate_v2_columns(engine: Engine) -> bool:
         if "routing" not in existing:
             type_ = items.c.routing.type.compile(engine.dialect)
             conn.exec_driver_sql(f"ALTER TABLE queue_items ADD COLUMN routing {type_}")
+            added = True
+        if "known_content" not in existing:
+            conn.exec_driver_sql("ALTER TABLE queue_items ADD COLUMN known_content BOOLEAN "
+                                 "NOT NULL DEFAULT FALSE")
             added = True
         conn.exec_driver_sql("CREATE INDEX IF NOT EXISTS ix_queue_items_language "
                              "ON queue_items (language)")
@@ -366,7 +373,7 @@ class SQLStore:
         return _row_to_item(r) if r else None
 
     def enqueue(self, item: NewItem, actor: str) -> tuple[QueueItem, bool]:
-        prio = priority(item.scores, item.action)
+        prio = priority(item.scores, item.action, item.known_content)
         for _ in range(20):  # a lost race on the next version: re-read and try again
             try:
                 with self.engine.begin() as conn:

@@ -39,6 +39,9 @@ ROLES: tuple[str, ...] = ("client", "reviewer", "senior", "admin")
 # Added to an imminent-threat item's priority. Severity x confidence is at most 1.0, so the
 # boost puts every such item ahead of every other one.
 THREAT_BOOST = 1.0
+# Added to a known-content item's priority (a live match in a violating bank, Banks issue):
+# ahead of every unmatched item of the same score, behind imminent threats of any score.
+KNOWN_CONTENT_BOOST = 0.5
 
 
 class QueueError(Exception):
@@ -89,6 +92,7 @@ class NewItem:
     policy_version: str = ""
     language: str = "und"  # the result's language: the queue filters and routes by it
     routing: dict | None = None  # the result's routing labels (extremism flagged), if any
+    known_content: bool = False  # a live match in a violating bank raised its priority
 
     @classmethod
     def from_result(cls, result: ScoreResult, *, item_id: str, text: str, source: str,
@@ -185,16 +189,19 @@ class SessionRecord:
     exposure: int = 0
 
 
-def priority(scores: dict[str, float], action: str) -> float:
-    """Severity x confidence of the strongest category, plus the imminent-threat boost.
+def priority(scores: dict[str, float], action: str, known_content: bool = False) -> float:
+    """Severity x confidence of the strongest category, plus the imminent-threat boost, plus
+    the known-content boost.
 
-    The boost applies when the result reached an `auto` operating point or when violence is
-    the top score: those are the items a reviewer must see first.
+    The threat boost applies when the result reached an `auto` operating point or when
+    violence is the top score: those are the items a reviewer must see first. Known content
+    (verified violating material, reposted) comes next.
     """
     base = max(SEVERITY[c] * float(scores[c]) for c in CATEGORIES)
     top = max(CATEGORIES, key=lambda c: scores[c])
     threat = action == "auto" or top == "violence"
-    return round(base + (THREAT_BOOST if threat else 0.0), 6)
+    boost = (THREAT_BOOST if threat else 0.0) + (KNOWN_CONTENT_BOOST if known_content else 0.0)
+    return round(base + boost, 6)
 
 
 def flag_list(categories: dict[str, bool]) -> list[str]:
@@ -294,7 +301,8 @@ class MemoryStore:
             if prev is not None and prev.text == item.text:
                 return replace(prev), False
             qid = len(self._items) + 1
-            row = QueueItem(**vars(item), id=qid, priority=priority(item.scores, item.action),
+            prio = priority(item.scores, item.action, item.known_content)
+            row = QueueItem(**vars(item), id=qid, priority=prio,
                             created_at=self.clock(), version=prev.version + 1 if prev else 1,
                             previous_id=prev.id if prev else None)
             self._items[qid] = row

@@ -120,14 +120,20 @@ async def attach_matches(request: Request, texts: list[str],
     return [apply(r, ms, banks) for r, ms in zip(results, matches, strict=True)], matches
 
 
+def known_violating(matches: list | None) -> bool:
+    """True when a live (not quarantined) entry of a violating bank matched: known content,
+    which the queue puts ahead of unmatched items (`store.KNOWN_CONTENT_BOOST`)."""
+    return any(m["kind"] == "violating" and not m["quarantined"] for m in matches or [])
+
+
 def enqueue_wanted(result: ScoreResult, matches: list | None, wanted: bool) -> bool:
     """/v1/classify's enqueue decision, given the banks: a live violating match is always
     enqueued; a benign match that lowered the action to none is not."""
     if matches is None:
         return wanted
-    live = [m for m in matches if not m["quarantined"]]
-    if any(m["kind"] == "violating" for m in live):
+    if known_violating(matches):
         return True
+    live = [m for m in matches if not m["quarantined"]]
     if result.action == "none" and any(m["kind"] == "benign" for m in live):
         return False
     return wanted

@@ -20,7 +20,7 @@ from veguard.service.auth import Principal, authorize
 from veguard.service.batching import Saturated, direct_score
 from veguard.service.lexicon import apply_unsupported
 from veguard.service.ratelimit import retry_after_header
-from veguard.service.routes.banks import attach_matches, enqueue_wanted
+from veguard.service.routes.banks import attach_matches, enqueue_wanted, known_violating
 from veguard.service.schemas import (
     ClassifyRequest,
     ClassifyResponse,
@@ -140,6 +140,7 @@ async def classify(body: ClassifyRequest, request: Request,
         new = NewItem.from_result(result, item_id=body.item_id, text=body.text,
                                   source=body.source, author=body.author,
                                   context=body.context, client=who.name, **info)
+        new.known_content = known_violating(matches)
         item, created = await run_in_threadpool(app.state.store.enqueue, new, who.name)
         if not created:
             reason = "item_id already in the queue with this text"
