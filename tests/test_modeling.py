@@ -359,6 +359,9 @@ def test_emoji_names_reach_the_model_and_evidence_points_at_the_emoji(tiny_model
     r = clf.score(text)
     assert r.flagged and r.evidence.text == text[r.evidence.start : r.evidence.end]
     assert "💣" in r.evidence.text
+    # save() keeps what the model reads: a copy still spells emoji out
+    copy = Classifier.load(path, precision="fp32").save(path.parent / "emoji_copy")
+    assert modeldir.read(copy).emoji_names is True
     # without emoji_names the emoji is [UNK] for the model: nothing to trigger on
     modeldir.write(path, meta)
     clf_raw = Classifier.load(path, precision="fp32")

@@ -161,6 +161,7 @@ class Classifier:
             policy_version=self.meta.policy_version,
             base_model=self.meta.base_model,
             trained=self.meta.trained,
+            emoji_names=self.meta.emoji_names,  # what the model reads travels with it
             routing=self.meta.routing if self.routing is not None else None,
         )
         modeldir.write(out, meta)
