@@ -14,7 +14,10 @@ such text by its script. This module decides, before any model runs, what may be
   not confident of another language, or enough of its words are common English function words
   (short and slangy English posts are often mislabelled by character n-gram models; a violation
   written in English must not escape review because of that). A mixed post (Arabic and
-  English) is judged on its English part.
+  English) is judged on its English part. Romanised Urdu/Hindi ("kya haal hai sab ka?"), which
+  `py3langid` reads as English or some other Latin-script language, is recognised by a small
+  lexicon of its common words and reported as language "ur", script "latin", unsupported;
+  code-mixed posts that are mostly English stay English.
   Text with no letters at all (emoji, numbers, links) is supported: emoji are mapped to English
   names before the model sees them.
 
@@ -84,6 +87,48 @@ ENGLISH_WORD_SHARE = 0.2  # share of Latin words that are English function words
 OTHER_LANGUAGE_CONFIDENCE = 0.9
 MIN_LATIN_LETTERS = 3  # fewer Latin letters than this, in other-script text: nothing to read
 
+# Romanised Urdu/Hindi (Urdu or Hindi written in Latin letters: "kya haal hai sab ka?") is read
+# by py3langid as English or as some other Latin-script language with low confidence, so it
+# would reach the English model. A lexicon of its high-frequency function and common words
+# recognises it instead. `_URDU_STRONG` are words that are not English (nor common in English
+# names); `_URDU_WEAK` are Urdu words that are also English words or common in names ("main",
+# "ka", "ki", "karen"): they count towards the Urdu share, but a text needs `MIN_URDU_STRONG`
+# strong words. Urdu words that are also English function words ("to", "me", "is", "us") count
+# for neither language in the rule. Islamic greetings and terms ("assalamu alaikum",
+# "inshallah", "eid mubarak") are deliberately absent: English posts use them all the time.
+_URDU_STRONG_WORDS = """
+    hai hain hoon thi thay raha rahi rahe rahay gaya gayi gai gaye hua hui
+    hota hoti hotay hote hoga hogi honge hoge karo karna karta karti karte karein kiya
+    kiye diye liya liye jana jao jata jati jate jayega aana aao aaya aayi aaye
+    ayi aayega aaoge jaoge karoge dekh dekho dekhna dekhne dekha dekhi chal chalo
+    chalein chalen chalna bolo boli bolna kaha kehna kehte kehta suno suna sakta sakti
+    sakte chahiye chahie chahta chahti milenge milte rakho samajh samjho lagta lagti
+    laga raho rehna rehta
+    mein mujhe mujhay mujh mera meri tera teri tere tujhe tum tumhe tumhein tumhara
+    tumhari tumhare aap aapka aapki aapke apna apni apne hamara hamari humara humari hamein
+    humein hume woh yahan wahan kahan kidhar idhar udhar iska iski iske uska uski uske unka
+    unki unke inka kaun kon kisi kya kyun kyu kyon kyunke kyunki kaise kaisay kaisa kaisi kitna
+    kitni kitne phir bhi sirf nahi nahin nahe haan jee acha achha accha acchha theek thik
+    bohat bahut bohot buhat boht zyada ziada thora thoda thori thodi aur lekin magar sab sabko
+    kuch kuchh abhi aaj pehle baad saath sath wala wali wale yaar bhai bhaiyo behen dost
+    logon ghar baat baatein cheez kaam raat subah shaam waqt zindagi pyar pyaar khana paani
+    pani hamesha shayad bilkul zaroor zarur shukriya meherbani masla pareshan khush haal kab
+    nhi pagal matlab jaldi ammi abbu
+"""
+_URDU_WEAK_WORDS = """
+    to me main is us he do par pe ho na ne ka ki ke ko se ye wo hum ap log dil din kal ab bas
+    mat han ji tu kam jab tab koi hun mai aye aya hay hoa bola mila mili dena lena diya karen
+    yeh tha hu mere
+"""
+_URDU_STRONG = frozenset(_URDU_STRONG_WORDS.split())
+# Words of both lexicons ("to", "me", "is", "us", "he", "do") count for neither language.
+_BOTH_LEXICONS = frozenset(_URDU_WEAK_WORDS.split()) & _ENGLISH_WORDS
+_URDU_WEAK = frozenset(_URDU_WEAK_WORDS.split()) - _BOTH_LEXICONS
+_ENGLISH_NOT_URDU = _ENGLISH_WORDS - _BOTH_LEXICONS
+URDU_WORD_SHARE = 0.3  # share of Latin words that are romanised Urdu/Hindi words
+MIN_URDU_STRONG = 2  # and at least this many of them not also English (or names)
+MIN_URDU_WORDS = 3  # shorter texts: too little to tell
+
 
 @dataclass(frozen=True)
 class Reading:
@@ -142,11 +187,41 @@ def _is_english(latin: str, guess: tuple[str, float] | None = None) -> bool:
 
 def _plainly_english(latin: str) -> bool:
     # English whatever py3langid says: too few letters to judge ("I h8 ..." and emoji: let
-    # the model read the emoji), or enough English function words.
+    # the model read the emoji), or enough English function words, unless it is romanised
+    # Urdu ("tum to pagal ho": "to" is an English function word too).
     words = [w.lower() for w in _LATIN_WORD.findall(latin)]
     if len("".join(words)) < MIN_LATIN_LETTERS:
         return True
-    return sum(w in _ENGLISH_WORDS for w in words) / len(words) >= ENGLISH_WORD_SHARE
+    english = sum(w in _ENGLISH_WORDS for w in words) / len(words) >= ENGLISH_WORD_SHARE
+    return english and not _romanised_urdu_words(words)
+
+
+def _romanised_urdu(latin: str) -> bool:
+    """Whether Latin-script text is romanised Urdu/Hindi: at least `URDU_WORD_SHARE` of its
+    words are in the lexicon, `MIN_URDU_STRONG` of them are not English words, and fewer than
+    `ENGLISH_WORD_SHARE` are English function words (words of both lexicons, such as "to" and
+    "is", count for neither).
+    Code-mixed posts that are mostly English ("kya scene hai, the match was great and we are
+    going again tomorrow") are English.
+
+    >>> _romanised_urdu("yaar mera phone kho gaya, bohat pareshan hoon")
+    True
+    >>> _romanised_urdu("Assalamu alaikum brothers and sisters, the iftar is at 7 tonight")
+    False
+    """
+    return _romanised_urdu_words([w.lower() for w in _LATIN_WORD.findall(latin)])
+
+
+def _romanised_urdu_words(words: list[str]) -> bool:
+    n = len(words)
+    if n < MIN_URDU_WORDS:
+        return False
+    strong = sum(w in _URDU_STRONG for w in words)
+    if strong < MIN_URDU_STRONG:
+        return False
+    urdu = strong + sum(w in _URDU_WEAK for w in words)
+    english = sum(w in _ENGLISH_NOT_URDU for w in words)
+    return urdu >= URDU_WORD_SHARE * n and english < ENGLISH_WORD_SHARE * n
 
 
 def read(text: str) -> Reading:
@@ -171,6 +246,10 @@ def _read_with_langid(text: str, script: str, view: str) -> Reading:
     language = str(guess[0])
     if script != "latin" and latin_letters < MIN_LATIN_LETTERS:
         return Reading(language, script, False, view)
+    if _romanised_urdu(view):
+        # Urdu/Hindi in Latin letters: not English, whatever py3langid guessed. A post mostly
+        # in another script keeps that script's language.
+        return Reading("ur" if script == "latin" else language, script, False, view)
     supported = _is_english(view, guess if view == text else None)
     if supported and script != "latin" and language not in SUPPORTED_LANGUAGES:
         # A mixed post judged on its English part: say which language dominates it.
