@@ -270,6 +270,15 @@ def _load_auto(path: Path) -> Any:
 
     hf_logging.set_verbosity_error()  # the load report and progress bar are noise here
     hf_logging.disable_progress_bar()
+    from veguard import weights
+
+    if weights.files(path):  # int8-stored weights (veguard.weights), computed in float
+        from transformers import AutoConfig
+
+        config = AutoConfig.from_pretrained(path, local_files_only=True)
+        model = AutoModelForSequenceClassification.from_config(config, dtype=torch.float32)
+        model.load_state_dict(weights.load(path), strict=True)
+        return model.eval()
     # Weights may be stored in fp16 to halve the download; compute in fp32 (or bf16 autocast).
     model = AutoModelForSequenceClassification.from_pretrained(
         path, local_files_only=True, dtype=torch.float32

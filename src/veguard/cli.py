@@ -21,6 +21,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "queue": ("veguard.service.cli:queue_main",
               "review-queue admin: export decisions, create/list/revoke keys"),
     "export": ("veguard.export:main", "export a model to ONNX"),
+    "cascade": ("veguard.cascade:main",
+                "join a larger model and a fast one: the fast one clears, the larger decides"),
     "bank": ("veguard.banks.cli:main", "banks of known content: create, add, match, import..."),
 }
 

@@ -44,8 +44,9 @@ class ModelMeta:
     `stride` is the number of tokens consecutive windows share; a file without it gets
     `max_length // 4` (training always writes it: `TrainArgs.window_stride`). TF-IDF models
     record `max_length` and `stride` as 0: they read the whole text. `onnx` is set by
-    `veguard export`; `routing` by a routing training run. `emoji_names` says the model reads
-    emoji as English names. Keys this version does not know are kept in `extra` and written back.
+    `veguard export`; `routing` by a routing training run; `prefilter` by `veguard cascade`.
+    `emoji_names` says the model reads emoji as English names. Keys this version does not
+    know are kept in `extra` and written back.
     """
 
     kind: str
@@ -62,6 +63,8 @@ class ModelMeta:
     emoji_names: bool = False
     # Set by `veguard train` with kind `routing`: what `routing.joblib` was trained on.
     routing: dict | None = None
+    # Set by `veguard cascade`: the fast model that clears texts first (`veguard.cascade`).
+    prefilter: dict | None = None
     extra: dict = field(default_factory=dict)
 
     @property
@@ -87,6 +90,10 @@ class ModelMeta:
         for k in ("onnx", "routing"):
             if kw.get(k) is not None and not isinstance(kw[k], dict):
                 raise ValueError(f"{where}: field {k!r} must be an object")
+        if kw.get("prefilter") is not None:
+            from veguard.cascade import check_prefilter
+
+            check_prefilter(kw["prefilter"], where)
         extra = {k: v for k, v in d.items() if k not in known and k != "categories"}
         return cls(**kw, extra=extra)
 
@@ -109,6 +116,8 @@ class ModelMeta:
             d["emoji_names"] = True
         if self.routing is not None:
             d["routing"] = self.routing
+        if self.prefilter is not None:
+            d["prefilter"] = self.prefilter
         return {**d, **self.extra}
 
 

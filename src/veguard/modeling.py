@@ -40,6 +40,7 @@ from veguard.backends import (  # noqa: F401  (re-exported: the public names pre
     default_threads,
     load_backend,
 )
+from veguard.cascade import LazyBackend, Prefilter, load_prefilter
 from veguard.data.normalize import normalize
 from veguard.language import Reading, map_span, model_view, read
 from veguard.metrics import sigmoid
@@ -114,10 +115,11 @@ class Classifier:
 
     def __init__(
         self, backend: Backend, thresholds: Thresholds, name: str, meta: ModelMeta | None = None,
-        routing: RoutingModel | None = None,
+        routing: RoutingModel | None = None, prefilter: Prefilter | None = None,
     ):
         self.backend = backend
         self.routing = routing
+        self.prefilter = prefilter
         self.thresholds = thresholds
         self.name = name
         self.meta = meta or ModelMeta(kind=backend.kind, name=name)
@@ -140,13 +142,20 @@ class Classifier:
         meta = modeldir.read(p)
         tpath = p / modeldir.THRESHOLDS_FILE
         thresholds = Thresholds.load(tpath) if tpath.is_file() else Thresholds.default()
-        impl = load_backend(p, meta, backend, precision)
+        prefilter = load_prefilter(p, meta, precision, backend)
+        if prefilter is None:
+            impl = load_backend(p, meta, backend, precision)
+        else:  # the larger model loads on the first text the fast one does not clear
+            impl = LazyBackend(lambda: load_backend(p, meta, backend, precision),
+                               precision or prefilter.clf.precision)
         return cls(impl, thresholds, str(meta.name or p.name), meta,
-                   RoutingModel.from_model_dir(p))
+                   RoutingModel.from_model_dir(p), prefilter)
 
     def save(self, path: str | os.PathLike) -> Path:
         """Write a transformer model directory (docs/DESIGN.md) that `load` reads back."""
         b = self.backend
+        if self.prefilter is not None:
+            raise TypeError("save() does not write cascades; `veguard cascade` builds them")
         if not isinstance(b, TransformerBackend) or isinstance(b, OnnxBackend):
             raise TypeError("save() writes transformer models; TF-IDF dirs come from training")
         out = Path(path)
@@ -209,9 +218,11 @@ class Classifier:
 
     def describe(self) -> str:
         """How this classifier computes, for calibration records."""
-        return (
-            f"veguard.modeling.Classifier ({self.backend.kind}, {self.precision}, max over windows)"
-        )
+        how = (f"veguard.modeling.Classifier ({self.backend.kind}, {self.precision}, "
+               "max over windows)")
+        if self.prefilter is not None:
+            how += f", after the prefilter {self.prefilter.clf.name}"
+        return how
 
     def _score_normalised(self, norm: list[str], readings: list[Reading], batch_size: int):
         """(probs [n, C], per-text window count, per-text per-category best window span).
@@ -237,6 +248,19 @@ class Classifier:
                 todo.append(i)
             else:
                 probs[i], counts[i], best_span[i] = hit
+        if self.prefilter is not None and todo:
+            # The fast stage first: what it clears keeps its result (never flagged: every
+            # `clear` is at most the larger model's review point); the rest go on.
+            fast = self.prefilter.clf._score_normalised(
+                [norm[i] for i in todo], [readings[i] for i in todo], batch_size)
+            ok = self.prefilter.clears(fast[0])
+            for k in np.flatnonzero(ok):
+                i = todo[k]
+                probs[i], counts[i], best_span[i] = fast[0][k], fast[1][k], fast[2][k]
+            done = [todo[k] for k in np.flatnonzero(ok)]
+            todo = [todo[k] for k in np.flatnonzero(~ok)]
+        else:
+            done = []
         views = {i: self._view(readings[i]) for i in todo}
         # Chunks bound the memory of token lists for very long inputs lists.
         for c in range(0, len(todo), SCORE_CHUNK):
@@ -252,7 +276,7 @@ class Classifier:
                 best_span[live[j], better] = map_span(views[live[j]][1], *map(int, w.spans[k]))
             probs[live] = best
         if self.cache is not None:
-            for i in todo:
+            for i in done + todo:
                 self.cache.put(norm[i], (probs[i].copy(), int(counts[i]), best_span[i].copy()))
         for i, t in enumerate(norm):  # repeats within this call
             j = first.get(t)

