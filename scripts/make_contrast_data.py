@@ -394,7 +394,7 @@ FAITH_T = [
     ("positive", "plain", "Proud to be {adj} and Canadian. Both are home."),
     ("greeting", "plain", "Please keep my grandmother in your prayers tonight. The {w} is praying for her recovery and so are we."),
     ("greeting", "plain", "Community event at the {w} this Saturday: lunch, music and a blood donation drive. All welcome."),
-    ("greeting", "slang", "the aunties at the {w} fed the whole football team after the match again 😭 {people} hospitality is undefeated"),
+    ("greeting", "slang", "the aunties at the {w} fed the whole football team after the match again 😭 {adj} hospitality is undefeated"),
     ("positive", "plain", "My {adj} neighbours were the first at our door when the flood hit. That's faith in action."),
     ("greeting", "plain", "Praying for everyone in hospital this week, whatever their faith. Our {w} is open for anyone who needs quiet."),
     ("pro_diversity", "plain", "Our town is better for its {w} and the {people} who built it. They belong here."),
@@ -491,7 +491,7 @@ ATT_BENIGN = [
     ("condemnation", "slang", "anyone calling the people behind {N} heroes needs their head checked. they killed {v}."),
     ("counter_speech", "plain", "Accounts posting \"{s}\" about {N} are celebrating the murder of {v}. Report them, don't argue with them."),
     ("victim_support", "plain", "May the victims of {N} rest in peace, and may their families find strength. 🤍🙏"),
-    ("condemnation", "formal", "We condemn without reservation {N} and everyone who celebrates it online."),
+    ("condemnation", "formal", "We condemn without reservation {N} and everyone who celebrates that atrocity online."),
     ("counter_speech", "slang", "saw someone call {N} a 'victory' today. it was a massacre of {v}. reported + blocked"),
     ("victim_support", "plain", "Anniversary of {N} today. Lit a candle for everyone who never came home."),
     ("analysis", "formal", "Researchers studying {N} found that online supporters spread the claim within hours, often with the slogan \"{s}\"."),
@@ -652,7 +652,7 @@ GROUP_THREAT_T = [
     "every family of {g} on this estate has until the end of the month, after that we start hurting people",
     "I'm going to make sure the {g} in my town are too scared to leave their houses. They'll learn.",
     "if i see any {g} near my kids' school again they're getting their heads kicked in",
-    "Saturday we march through the {g} part of town, and anyone who gets in our way gets hurt.",
+    "Saturday we march to wherever the {g} live, and anyone who gets in our way gets hurt.",
 ]
 GROUP_BENIGN_T = [
     ("counter_speech", "Posters saying '{g}, we're coming for you' went up near the station. Residents took them down within an hour and left flowers instead."),
