@@ -12,7 +12,8 @@ A text whose fast-model score is under `clear` on every flagging category is *cl
 result is the fast model's scores, decided by the cascade's thresholds. Every `clear` is at
 most the larger model's `review` point, so a cleared text is never flagged. Every other text
 is scored by the larger model, which loads on the first such text (`LazyBackend`), so a
-process that only sees benign traffic never pays its start-up.
+process that only sees benign traffic never pays its start-up. Without a routing model of
+its own, a cascade uses the prefilter's (routing labels read the text alone).
 
 `build()` writes a cascade directory: it scores the validation split (the queue-like mix
 calibration uses) with both models, and sets each `clear` so that at most `max_loss` of the

@@ -148,8 +148,10 @@ class Classifier:
         else:  # the larger model loads on the first text the fast one does not clear
             impl = LazyBackend(lambda: load_backend(p, meta, backend, precision),
                                precision or prefilter.clf.precision)
-        return cls(impl, thresholds, str(meta.name or p.name), meta,
-                   RoutingModel.from_model_dir(p), prefilter)
+        routing = RoutingModel.from_model_dir(p)
+        if routing is None and prefilter is not None:
+            routing = prefilter.clf.routing  # routing labels read the text alone
+        return cls(impl, thresholds, str(meta.name or p.name), meta, routing, prefilter)
 
     def save(self, path: str | os.PathLike) -> Path:
         """Write a transformer model directory (docs/DESIGN.md) that `load` reads back."""
