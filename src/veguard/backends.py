@@ -250,14 +250,16 @@ class TransformerBackend:
 
 
 def _load_lean(path: Path) -> Any:
-    """`veguard.bert.LeanBert` when it computes this config exactly (no transformers import:
-    ~2 s of start-up), else None."""
-    from veguard import bert
+    """`veguard.bert.LeanBert` or `veguard.mpnet.LeanMPNet` when it computes this config
+    exactly (no transformers import: ~2 s of start-up, more for MPNet), else None."""
+    from veguard import bert, mpnet, weights
 
     try:
         config = json.loads((path / "config.json").read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError):
         return None  # transformers reports a missing or broken config in its own words
+    if mpnet.supports(config) and ((path / mpnet.WEIGHTS).is_file() or weights.files(path)):
+        return mpnet.LeanMPNet.from_dir(path)
     if not bert.supports(config) or not (path / bert.WEIGHTS).is_file():
         return None
     return bert.LeanBert.from_dir(path)
