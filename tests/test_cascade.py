@@ -24,16 +24,20 @@ TEXTS = ["a perfectly ordinary post about lunch", "they are vermin and must go",
 # --- int8-stored weights -----------------------------------------------------------------
 
 
-def test_quantize_error_is_at_most_half_a_step_per_row():
+@pytest.mark.parametrize("cols, groups", [(128, 4), (100, 1)])  # 100: not a multiple of 32
+def test_quantize_error_is_at_most_half_a_step_per_group(cols, groups):
     rng = np.random.default_rng(0)
-    w = rng.normal(size=(64, 100)).astype(np.float32) * rng.uniform(0.01, 3, size=(64, 1))
+    w = rng.normal(size=(64, cols)).astype(np.float32) * rng.uniform(0.01, 3, size=(64, 1))
     w[3] = 0.0  # an all-zero row must not divide by zero
-    q, scale = weights.quantize(w)
-    assert q.dtype == np.int8 and scale.dtype == np.float16
-    back = q.astype(np.float32) * scale.astype(np.float32)[:, None]
-    step = scale.astype(np.float32)[:, None]
+    w[5, :32] *= 100  # one outlier group: only its own scale grows
+    q, scale = weights.quantize(w, group=32)
+    assert q.dtype == np.int8 and scale.dtype == np.float16 and scale.shape == (64, groups)
+    back = weights.dequantize(q, scale)
+    step = np.repeat(scale.astype(np.float32), cols // groups, axis=1)
     assert np.all(np.abs(back - w) <= step / 2 + 1e-6)
     assert np.all(back[3] == 0.0)
+    if groups > 1:
+        assert np.abs(back[5, 32:] - w[5, 32:]).max() < np.abs(w[5, :32]).max() / 127 / 10
 
 
 def test_int8_round_trip_keeps_every_key_and_shape(tmp_path, monkeypatch):
@@ -171,6 +175,7 @@ def test_build_writes_a_cascade_that_loads_and_scores(tiny_model_factory, tmp_pa
     out = cascade.build(big, fast, tmp_path / "c", corpus=read_corpus(TOY))
     m = modeldir.read(out)
     assert weights.files(out) and m.prefilter["chosen_on"]["validation_rows"] == 60
+    assert m.prefilter["chosen_on"]["stored"]["flagged_flips_vs_float"]["texts"] == 60
     th = Thresholds.load(out / modeldir.THRESHOLDS_FILE)
     assert all(m.prefilter["clear"][c] <= th.review[c] for c in FLAGGING)
     assert (out / m.prefilter["model"]).resolve() == fast.resolve()
@@ -219,3 +224,14 @@ def test_missing_mpnet_packages_name_the_package(tmp_path, monkeypatch):
         encoders.base_dir("mpnet")
     with pytest.raises(ValueError, match="unknown base encoder"):
         encoders.base_dir("bert-large")
+
+
+def test_pad_id_comes_from_tokenizer_config_when_there_is_no_special_tokens_map(tmp_path):
+    # transformers 5 saves no special_tokens_map.json; MPNet pads with "<pad>" (1), not 0.
+    from veguard.backends import WindowTokenizer
+
+    src = encoders.base_dir("minilm")
+    (tmp_path / "tokenizer.json").write_bytes((src / "tokenizer.json").read_bytes())
+    (tmp_path / "tokenizer_config.json").write_text(json.dumps({"pad_token": "[UNK]"}))
+    tok = WindowTokenizer(tmp_path, 32, 8)
+    assert tok.pad_token_id == tok.tok.token_to_id("[UNK]") != 0

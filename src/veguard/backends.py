@@ -144,13 +144,17 @@ class WindowTokenizer:
         self.pad_token_id = self._pad_id(path)
 
     def _pad_id(self, path: Path) -> int:
+        # special_tokens_map.json where the saving library wrote one (transformers < 5), else
+        # tokenizer_config.json (MPNet pads with "<pad>" = 1, BERT with "[PAD]" = 0).
         pad = "[PAD]"
-        try:
-            special = json.loads((path / "special_tokens_map.json").read_text(encoding="utf-8"))
-            pad = special.get("pad_token", pad)
-            pad = pad["content"] if isinstance(pad, dict) else pad
-        except (OSError, json.JSONDecodeError):
-            pass
+        for name in ("special_tokens_map.json", "tokenizer_config.json"):
+            try:
+                found = json.loads((path / name).read_text(encoding="utf-8")).get("pad_token")
+            except (OSError, json.JSONDecodeError, AttributeError):
+                continue
+            if found:
+                pad = found["content"] if isinstance(found, dict) else found
+                break
         pid = self.tok.token_to_id(pad)
         return 0 if pid is None else pid
 

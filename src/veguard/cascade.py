@@ -168,6 +168,11 @@ def build(model: str | Path, fast: str | Path, out: str | Path, corpus=None,
         j = CATEGORIES.index(c)
         big_flagged[:, j] = big_probs[:, j] >= review[c]
     clear, record = choose_clear(fast_probs, big_flagged, labels, review, max_loss)
+    stored = {"weights": "int8 (veguard.weights)" if int8 else "as trained"}
+    if int8:  # what rounding the stored weights did to decisions, each with its own thresholds
+        original = Classifier.load(model)
+        stored["flagged_flips_vs_float"] = _flips(original, original.predict_proba(texts),
+                                                  big, big_probs)
     cleared = (fast_probs[:, _FLAG_IDX] < np.array([clear[c] for c in FLAGGING])).all(axis=1)
     meta.prefilter = {
         "model": str(fast_rel),
@@ -177,6 +182,7 @@ def build(model: str | Path, fast: str | Path, out: str | Path, corpus=None,
             "max_loss": max_loss,
             "per_category": record,
             "cleared_share": round(float(cleared.mean()), 4),
+            "stored": stored,
             "seconds": {"fast": round(t1 - t0, 1), "model": round(t2 - t1, 1)},
         },
     }
@@ -184,6 +190,14 @@ def build(model: str | Path, fast: str | Path, out: str | Path, corpus=None,
     print(f"cascade: clear {json.dumps(clear)}; validation cleared {cleared.mean():.1%} "
           f"of {len(val)} rows", file=sys.stderr)
     return out
+
+
+def _flips(a, pa: np.ndarray, b, pb: np.ndarray) -> dict:
+    """How many texts `a` and `b` decide differently (flagged, and action)."""
+    da = [a.thresholds.decide(dict(zip(CATEGORIES, map(float, p)))) for p in pa]
+    db = [b.thresholds.decide(dict(zip(CATEGORIES, map(float, p)))) for p in pb]
+    return {"texts": len(da), "flagged": sum(x[1] != y[1] for x, y in zip(da, db)),
+            "action": sum(x[2] != y[2] for x, y in zip(da, db))}
 
 
 def _relpath(target: Path, start: Path) -> str:
