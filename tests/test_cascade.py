@@ -175,6 +175,7 @@ def test_build_writes_a_cascade_that_loads_and_scores(tiny_model_factory, tmp_pa
     out = cascade.build(big, fast, tmp_path / "c", corpus=read_corpus(TOY))
     m = modeldir.read(out)
     assert weights.files(out) and m.prefilter["chosen_on"]["validation_rows"] == 60
+    assert m.name == "c"
     assert m.prefilter["chosen_on"]["stored"]["flagged_flips_vs_float"]["texts"] == 60
     th = Thresholds.load(out / modeldir.THRESHOLDS_FILE)
     assert all(m.prefilter["clear"][c] <= th.review[c] for c in FLAGGING)

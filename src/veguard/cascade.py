@@ -174,6 +174,7 @@ def build(model: str | Path, fast: str | Path, out: str | Path, corpus=None,
         stored["flagged_flips_vs_float"] = _flips(original, original.predict_proba(texts),
                                                   big, big_probs)
     cleared = (fast_probs[:, _FLAG_IDX] < np.array([clear[c] for c in FLAGGING])).all(axis=1)
+    meta.name = out.name  # the cascade, not its larger model alone, is what reports name
     meta.prefilter = {
         "model": str(fast_rel),
         "clear": clear,
