@@ -39,11 +39,9 @@ CLEAR_BENIGN = [
     "Police said the suspect was arrested on Tuesday and charged with planning an attack.",
     "We condemn the bombing of the mosque in the strongest terms and mourn the victims.",
     "Our thoughts are with the families of those killed in the airport attack.",
-    known_failure(
-        "Khorasan Razavi province is known for its saffron and for the shrine city of Mashhad.",
-        "v2 scores neutral mentions of places named in IS-K propaganda as extremism (0.96 here; "
-        "7 of 12 such probes flagged vs 3 for v1): a named regression in the v2 model card",
-    ),
+    # v2 flagged this (0.96); the cascade does not. The v3 contrast data has posts about
+    # Mashhad and its saffron, so this case is no longer independent of training (model card).
+    "Khorasan Razavi province is known for its saffron and for the shrine city of Mashhad.",
     "The museum's new exhibit covers the goddess Isis and her cult in ancient Egypt.",
     "Ugh, this traffic is going to kill me, I've been stuck on the bridge for an hour.",
     "Let us pray together in the mosque this Friday and give charity to the poor.",

@@ -29,6 +29,7 @@ from __future__ import annotations
 import json
 import shutil
 import sys
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -73,6 +74,7 @@ class LazyBackend:
 
     def __init__(self, load: Callable[[], Any], precision: str):
         self._load, self._impl, self.precision = load, None, precision
+        self._lock = threading.Lock()  # the service scores from several threads
 
     @property
     def loaded(self) -> bool:
@@ -80,7 +82,9 @@ class LazyBackend:
 
     def windows(self, texts: list[str], batch_size: int):
         if self._impl is None:
-            self._impl = self._load()
+            with self._lock:
+                if self._impl is None:
+                    self._impl = self._load()
         return self._impl.windows(texts, batch_size)
 
 
