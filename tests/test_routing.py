@@ -202,3 +202,17 @@ def test_shipped_routing_suite_covers_every_label():
     cases = load_routing_cases(load_suite(ROOT / "eval" / "suites" / "routing.yaml"))
     assert {c["movement"] for c in cases} == set(MOVEMENTS)
     assert {c["behaviour"] for c in cases} == set(BEHAVIOURS)
+
+
+def test_routing_file_is_read_on_first_use_and_a_bad_one_names_the_file(model, tmp_path):
+    d = tmp_path / "m"
+    d.mkdir()
+    model.save(d)
+    lazy = RoutingModel.from_model_dir(d)
+    assert lazy._bundle is None  # nothing unpickled (no scikit-learn import) at load
+    assert lazy.predict(["al-Kataib Somalia"]) == model.predict(["al-Kataib Somalia"])
+    import joblib
+
+    joblib.dump({"vectorizer": None}, d / modeldir.ROUTING_FILE)
+    with pytest.raises(ValueError, match="routing.joblib: routing bundle lacks"):
+        RoutingModel.from_model_dir(d).predict(["x"])

@@ -19,6 +19,7 @@ What it leaves out: training data and fitting (`veguard.training.routing`), eval
 from __future__ import annotations
 
 import os
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -28,9 +29,20 @@ from veguard.taxonomy import ROUTING
 
 
 class RoutingModel:
-    """`predict(texts)` -> one {"movement": {"label", "score"}, "behaviour": {...}} per text."""
+    """`predict(texts)` -> one {"movement": {"label", "score"}, "behaviour": {...}} per text.
 
-    def __init__(self, bundle: dict, where: str = ROUTING_FILE):
+    `load` / `from_model_dir` read the file on first use, not at once: unpickling it imports
+    scikit-learn (about 1 s), which a process that flags nothing for extremism never needs.
+    """
+
+    def __init__(self, bundle: dict | None = None, where: str = ROUTING_FILE,
+                 path: Path | None = None):
+        self.where, self._path = where, path
+        self._bundle = None if bundle is None else self._check(bundle, where)
+        self._lock = threading.Lock()  # the service scores from several threads
+
+    @staticmethod
+    def _check(bundle: dict, where: str) -> dict:
         missing = [k for k in ("vectorizer", *ROUTING) if k not in bundle]
         if missing:
             raise ValueError(f"{where}: routing bundle lacks {', '.join(missing)}")
@@ -39,13 +51,24 @@ class RoutingModel:
             if bad:
                 raise ValueError(f"{where}: {dim} label {str(bad[0])!r} is not one of "
                                  f"{', '.join(labels)} (taxonomy.ROUTING)")
-        self.bundle = bundle
+        return bundle
+
+    @property
+    def bundle(self) -> dict:
+        if self._bundle is None:
+            with self._lock:
+                if self._bundle is None:
+                    import joblib
+
+                    self._bundle = self._check(joblib.load(self._path), self.where)
+        return self._bundle
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> RoutingModel:
-        import joblib
-
-        return cls(joblib.load(path), str(path))
+        """The routing model in the file `path`, read on first use."""
+        if not Path(path).is_file():
+            raise FileNotFoundError(f"{path}: no routing model")
+        return cls(where=str(path), path=Path(path))
 
     @classmethod
     def from_model_dir(cls, model_dir: str | os.PathLike) -> RoutingModel | None:
