@@ -27,6 +27,7 @@ weight format (`veguard.weights`).
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import sys
 import threading
@@ -147,7 +148,7 @@ def build(model: str | Path, fast: str | Path, out: str | Path, corpus=None,
     if meta.kind != "transformer" or modeldir.read(fast).kind != "transformer":
         raise ValueError("a cascade joins two transformer model directories")
     _copy_model(model, out, int8)
-    fast_rel = Path(_relpath(fast.resolve(), out.resolve()))
+    fast_rel = os.path.relpath(fast.resolve(), out.resolve())
     df = read_corpus(corpus) if corpus is None or isinstance(corpus, (str, Path)) else corpus
     # The validation rows the larger model was calibrated on (its training config).
     config = meta.trained.get("config", {})
@@ -180,7 +181,7 @@ def build(model: str | Path, fast: str | Path, out: str | Path, corpus=None,
     cleared = (fast_probs[:, _FLAG_IDX] < np.array([clear[c] for c in FLAGGING])).all(axis=1)
     meta.name = out.name  # the cascade, not its larger model alone, is what reports name
     meta.prefilter = {
-        "model": str(fast_rel),
+        "model": fast_rel,
         "clear": clear,
         "chosen_on": {
             "validation_rows": len(val),
@@ -203,12 +204,6 @@ def _flips(a, pa: np.ndarray, b, pb: np.ndarray) -> dict:
     db = [b.thresholds.decide(dict(zip(CATEGORIES, map(float, p)))) for p in pb]
     return {"texts": len(da), "flagged": sum(x[1] != y[1] for x, y in zip(da, db)),
             "action": sum(x[2] != y[2] for x, y in zip(da, db))}
-
-
-def _relpath(target: Path, start: Path) -> str:
-    import os
-
-    return os.path.relpath(target, start)
 
 
 def _copy_model(src: Path, out: Path, int8: bool) -> None:
