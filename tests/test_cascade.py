@@ -236,3 +236,11 @@ def test_pad_id_comes_from_tokenizer_config_when_there_is_no_special_tokens_map(
     (tmp_path / "tokenizer_config.json").write_text(json.dumps({"pad_token": "[UNK]"}))
     tok = WindowTokenizer(tmp_path, 32, 8)
     assert tok.pad_token_id == tok.tok.token_to_id("[UNK]") != 0
+
+
+def test_a_clear_above_the_review_point_is_refused(tiny_model_factory, tmp_path):
+    # e.g. thresholds recalibrated after the cascade was built: rebuild instead.
+    out, _, _ = _cascade_dir(tiny_model_factory, tmp_path, {c: 0.6 for c in FLAGGING},
+                             review=0.5)
+    with pytest.raises(ValueError, match="prefilter.clear.extremism .* above the review"):
+        Classifier.load(out)

@@ -102,11 +102,23 @@ def check_prefilter(d: Any, where: str) -> None:
 
 
 def load_prefilter(path: Path, meta: modeldir.ModelMeta, precision: str | None,
-                   backend: str | None) -> Prefilter | None:
-    """The fast stage named by `meta.prefilter` (None when the directory is not a cascade)."""
+                   backend: str | None, review: dict[str, float]) -> Prefilter | None:
+    """The fast stage named by `meta.prefilter` (None when the directory is not a cascade).
+
+    `review` is the larger model's review points: a `clear` above one (the thresholds were
+    recalibrated after the cascade was built) would let the fast stage clear texts the
+    cascade must flag, so it is refused.
+    """
     if not meta.prefilter:
         return None
     from veguard.modeling import Classifier
+
+    above = [c for c in FLAGGING if meta.prefilter["clear"][c] > review[c]]
+    if above:
+        raise ValueError(
+            f"{path}: prefilter.clear.{above[0]} ({meta.prefilter['clear'][above[0]]:.4f}) is "
+            f"above the review point ({review[above[0]]:.4f}); the thresholds changed after "
+            "the cascade was built: rebuild it with `veguard cascade`")
 
     fast_path = (Path(path) / meta.prefilter["model"]).resolve()
     fast = Classifier.load(fast_path, precision=precision, backend=backend)

@@ -142,7 +142,7 @@ class Classifier:
         meta = modeldir.read(p)
         tpath = p / modeldir.THRESHOLDS_FILE
         thresholds = Thresholds.load(tpath) if tpath.is_file() else Thresholds.default()
-        prefilter = load_prefilter(p, meta, precision, backend)
+        prefilter = load_prefilter(p, meta, precision, backend, thresholds.review)
         if prefilter is None:
             impl = load_backend(p, meta, backend, precision)
         else:  # the larger model loads on the first text the fast one does not clear
