@@ -131,6 +131,26 @@ class TrainArgs:
         default="float32", metadata={"help": "float32 | float16 (shipping, < 50 MB)"}
     )
 
+    # --- distillation (veguard.training.distil)
+    teacher: str | None = field(
+        default=None,
+        metadata={"help": "model directory whose soft labels the student also learns from (a "
+                  "cascade teaches with its larger model); null = hard labels only"},
+    )
+    distil_weight: float = field(
+        default=0.5,
+        metadata={"help": "with a teacher: share of the loss on the teacher's soft labels (the "
+                  "rest is the masked hard-label BCE)"},
+    )
+    distil_temperature: float = field(
+        default=1.0, metadata={"help": "with a teacher: temperature of both logits in the soft loss"}
+    )
+    teacher_cache: str | None = field(
+        default=None,
+        metadata={"help": "with a teacher: .npz file caching its logits by text (reused by later "
+                  "runs with the same teacher); null = no cache"},
+    )
+
     # --- calibration
     review_recall: float = field(default=0.90, metadata={"help": "review point: recall target"})
     auto_precision: float = field(default=0.95, metadata={"help": "auto point: precision target"})
@@ -186,6 +206,10 @@ class TrainArgs:
                      "log_every", "bucket_chunk"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if not 0.0 <= self.distil_weight <= 1.0:
+            raise ValueError(f"distil_weight must be in [0, 1], got {self.distil_weight}")
+        if self.distil_temperature <= 0:
+            raise ValueError(f"distil_temperature must be > 0, got {self.distil_temperature}")
         if not 0.0 <= self.review_min_precision <= 1.0:
             raise ValueError(
                 f"review_min_precision must be in [0, 1], got {self.review_min_precision}"

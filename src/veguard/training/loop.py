@@ -181,6 +181,12 @@ def train(args: TrainArgs, corpus=None) -> Path:
             pw = positive_weights(train_labels[idx], args.pos_weight_cap)
             pos_weight = torch.tensor(pw)
             _log("positive weights: " + ", ".join(f"{c}={w:.2f}" for c, w in zip(CATEGORIES, pw)))
+        soft = None
+        if args.teacher:
+            from veguard.training.distil import teacher_logits
+
+            soft = teacher_logits(args.teacher, [texts[i] for i in idx], args.teacher_cache,
+                                  args.eval_batch_size, _log)
         rows = window_rows(windows, [texts[i] for i in idx])
         lengths = np.array([sum(len(w) for w in ws) for ws in rows])
         for batch_pos in bucketed_batches(lengths, args.batch_size, args.bucket_chunk, rng):
@@ -190,6 +196,12 @@ def train(args: TrainArgs, corpus=None) -> Path:
             labels = torch.from_numpy(train_labels[idx[batch_pos]])
             logits = row_logits(model, batch_rows, windows.pad_token_id, args.bf16)
             loss = masked_bce(logits, labels, pos_weight)  # loss in fp32 for stability
+            if soft is not None:
+                from veguard.training.distil import soft_bce
+
+                w = args.distil_weight
+                t_logits = torch.from_numpy(soft[batch_pos])
+                loss = w * soft_bce(logits, t_logits, args.distil_temperature) + (1 - w) * loss
             optim.zero_grad(set_to_none=True)
             loss.backward()
             if args.grad_clip > 0:
