@@ -143,7 +143,8 @@ class TrainArgs:
                   "rest is the masked hard-label BCE)"},
     )
     distil_temperature: float = field(
-        default=1.0, metadata={"help": "with a teacher: temperature of both logits in the soft loss"}
+        default=1.0,
+        metadata={"help": "with a teacher: temperature of both logits in the soft loss"},
     )
     teacher_cache: str | None = field(
         default=None,
