@@ -81,3 +81,21 @@ def test_export_int8_static_is_qdq_per_channel(tiny_model_dir, tmp_path):
                 produced_by[n.input[0]].op_type != "DequantizeLinear"
     p = Classifier.load(out, backend="onnx").predict_proba(TEXTS)
     assert p.shape == (4, 4) and np.all((p >= 0) & (p <= 1))
+
+
+def test_export_refuses_a_cascade_and_non_bert_models_before_writing(tiny_model_factory,
+                                                                      tmp_path, capsys):
+    from veguard import modeldir
+
+    cascade = tiny_model_factory(seed=3)
+    meta = modeldir.read(cascade)
+    meta.prefilter = {"model": "../fast", "clear": {"extremism": 0.1, "violence": 0.1, "hate": 0.1}}
+    modeldir.write(cascade, meta)
+    assert main(["--model", str(cascade), "--out", str(tmp_path / "a")]) == 2
+    assert "cascade" in capsys.readouterr().err and not (tmp_path / "a").exists()
+
+    mpnet = tiny_model_factory(seed=4)
+    config = json.loads((mpnet / "config.json").read_text())
+    (mpnet / "config.json").write_text(json.dumps({**config, "model_type": "mpnet"}))
+    assert main(["--model", str(mpnet), "--out", str(tmp_path / "b")]) == 2
+    assert "model_type is 'mpnet'" in capsys.readouterr().err and not (tmp_path / "b").exists()

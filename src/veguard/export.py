@@ -225,6 +225,15 @@ def run_export(model_dir: Path, out: Path, int8: bool | str, n_check: int,
         raise ValueError(
             f"{model_dir}: only transformer models can be exported (kind is {meta.kind!r})"
         )
+    if meta.prefilter:
+        raise ValueError(
+            f"{model_dir}: a cascade (prefilter {meta.prefilter.get('model')!r}); export is for "
+            "one BERT model: export its fast stage, the larger stage stays on torch"
+        )
+    config = json.loads((model_dir / "config.json").read_text(encoding="utf-8"))
+    if config.get("model_type") != "bert":
+        raise ValueError(f"{model_dir}: export writes BERT models only (config.json "
+                         f"model_type is {config.get('model_type')!r})")
     if out.resolve() == model_dir.resolve():
         raise ValueError(f"--out must differ from --model ({out})")
     out.mkdir(parents=True, exist_ok=True)
