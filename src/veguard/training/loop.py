@@ -170,7 +170,7 @@ def train(args: TrainArgs, corpus=None) -> Path:
     log_path = out / "train_log.jsonl"
     log_file = log_path.open("w", encoding="utf-8")
     step, seen_rows, seen_tokens, window_loss, window_n = 0, 0, 0, 0.0, 0
-    t_loop = time.time()
+    t_loop, teacher_seconds = time.time(), 0.0
     for epoch in range(args.epochs):
         if step >= total_steps:
             break
@@ -185,8 +185,11 @@ def train(args: TrainArgs, corpus=None) -> Path:
         if args.teacher:
             from veguard.training.distil import teacher_logits
 
+            t_teacher = time.time()
             soft = teacher_logits(args.teacher, [texts[i] for i in idx], args.teacher_cache,
                                   args.eval_batch_size, _log)
+            teacher_seconds += time.time() - t_teacher
+            t_loop += time.time() - t_teacher  # rates and train_seconds count training alone
         rows = window_rows(windows, [texts[i] for i in idx])
         lengths = np.array([sum(len(w) for w in ws) for ws in rows])
         for batch_pos in bucketed_batches(lengths, args.batch_size, args.bucket_chunk, rng):
@@ -239,6 +242,7 @@ def train(args: TrainArgs, corpus=None) -> Path:
                      "positive_weights": dict(zip(CATEGORIES, map(float, pos_weight)))},
         "steps": step,
         "train_seconds": round(train_seconds, 1),
+        "teacher_seconds": round(teacher_seconds, 1),  # soft labels (cache misses only)
         "wall_seconds": round(time.time() - t_start, 1),  # up to saving; calibration follows
     }
     modeldir.write(out, model_meta(args, "transformer", trained))
