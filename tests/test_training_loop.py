@@ -103,10 +103,15 @@ def test_fp16_save_and_float32_reload(tmp_path):
     logits = clf.logits(["a short text", "another one"])
     assert logits.shape == (2, len(CATEGORIES)) and np.isfinite(logits).all()
     # Re-calibration of the fp16 directory rewrites thresholds from the validation split.
+    trained_on = json.loads((out / "validation_metrics.json").read_text())
+    assert trained_on["validation_rows"] < 500  # smoke.yaml caps each source at 12 rows
     (out / "thresholds.json").unlink()
     th = calibrate_model_dir(out, TOY)
     assert (out / "thresholds.json").is_file()
     assert set(th.review) == set(CATEGORIES)
+    # The same validation rows as training's calibration: the recorded cap, limit and seed.
+    again = json.loads((out / "validation_metrics.json").read_text())
+    assert again["validation_sources"] == trained_on["validation_sources"]
 
 
 def test_tfidf_train_save_load_round_trip(tmp_path):

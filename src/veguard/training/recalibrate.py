@@ -35,21 +35,30 @@ def calibrate_model_dir(
     review_recall: float | None = None,
     auto_precision: float | None = None,
     max_val_rows: int | None = None,
-    seed: int = 13,
+    seed: int | None = None,
     review_min_precision: float | None = None,
     val_source_cap: int | None = None,
 ) -> Thresholds:
     """Recompute thresholds.json + validation_metrics.json for an existing model directory.
 
     `corpus` is a path or a DataFrame (None = the default corpus). Targets default to the ones
-    recorded in the existing thresholds.json, else 0.90 / 0.95.
+    recorded in the existing thresholds.json, else 0.90 / 0.95. The validation rows
+    (`max_val_rows`, `seed`, `val_source_cap`) default to the ones the model's training config
+    recorded in veguard.json, so a re-calibration sees the mix training calibrated on.
     """
     from veguard.calibration import calibrate
     from veguard.modeling import Classifier
     from veguard.training.data import check_corpus, label_matrix, read_corpus, split_rows
 
     model_dir = Path(model_dir)
-    modeldir.read(model_dir)  # fail early, naming the file, on a non-model directory
+    meta = modeldir.read(model_dir)  # fail early, naming the file, on a non-model directory
+    config = (meta.trained or {}).get("config", {})
+    if max_val_rows is None:
+        max_val_rows = config.get("max_val_rows")
+    if val_source_cap is None:
+        val_source_cap = config.get("val_source_cap")
+    if seed is None:
+        seed = config.get("seed", 13)
     df = (
         check_corpus(corpus)
         if corpus is not None and not isinstance(corpus, (str, Path))
