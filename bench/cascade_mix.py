@@ -33,7 +33,8 @@ from veguard.modeling import Classifier  # noqa: E402
 from veguard.taxonomy import FLAGGING  # noqa: E402
 
 
-def mix(n: int, violating: float, seed: int = 0) -> list[str]:
+def mix(n: int, violating: float, seed: int = 0) -> tuple[list[str], np.ndarray]:
+    """`n` texts and whether each is violating (positive on a flagging category)."""
     df = pd.read_parquet(ROOT / "data" / "processed" / "corpus.parquet")
     test = df[df.split == "test"]
     labels = test[list(FLAGGING)]
@@ -41,7 +42,8 @@ def mix(n: int, violating: float, seed: int = 0) -> list[str]:
     neg = test[(labels == 0).all(axis=1)]
     k = int(round(n * violating))
     rows = pd.concat([pos.sample(k, random_state=seed), neg.sample(n - k, random_state=seed)])
-    return rows.sample(frac=1.0, random_state=seed).text.tolist()
+    rows = rows.sample(frac=1.0, random_state=seed)
+    return rows.text.tolist(), (rows[list(FLAGGING)] == 1).any(axis=1).to_numpy()
 
 
 def timed(clf, texts: list[str]) -> tuple[float, list]:
@@ -57,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--n", type=int, default=2000)
     ap.add_argument("--violating", type=float, default=0.03)
     opts = ap.parse_args(argv)
-    texts = mix(opts.n, opts.violating)
+    texts, violating = mix(opts.n, opts.violating)
     print(f"load average before: {os.getloadavg()[0]:.2f}; {len(texts)} texts, "
           f"{opts.violating:.0%} violating, corpus test split")
     cascade = Classifier.load(opts.cascade)
@@ -80,8 +82,15 @@ def main(argv: list[str] | None = None) -> int:
     big_flags = np.array([r.flagged for r in rows[1][3]])
     cas_flags = np.array([r.flagged for r in rows[2][3]])
     print(f"larger model's share of the cascade's texts: {share:.1%}")
-    print(f"cascade vs larger model alone: {int((big_flags & ~cas_flags).sum())} flags lost, "
+    lost = big_flags & ~cas_flags
+    print(f"cascade vs larger model alone: {int(lost.sum())} flags lost "
+          f"({int((lost & violating).sum())} of them on violating texts), "
           f"{int((cas_flags & ~big_flags).sum())} added")
+    for name, _, _, res in rows:
+        flags = np.array([r.flagged for r in res])
+        print(f"{name}: {int((flags & violating).sum())} of {int(violating.sum())} violating "
+              f"texts flagged, {int((flags & ~violating).sum())} of {int((~violating).sum())} "
+              "others")
     print(f"load average after: {os.getloadavg()[0]:.2f}; CPU threads "
           f"{len(os.sched_getaffinity(0))}")
     return 0

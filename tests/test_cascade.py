@@ -183,6 +183,17 @@ def test_build_writes_a_cascade_that_loads_and_scores(tiny_model_factory, tmp_pa
     results = Classifier.load(out).score(TEXTS)
     assert [r.supported for r in results] == [True] * len(TEXTS)
 
+    # A new fast stage for the same larger model: its int8 shards are copied byte for byte,
+    # and the record says they are int8 and what storing them did.
+    again = cascade.build(out, tiny_model_factory(seed=6), tmp_path / "d",
+                          corpus=read_corpus(TOY), int8=False)
+    stored = modeldir.read(again).prefilter["chosen_on"]["stored"]
+    assert stored["weights"] == "int8 (veguard.weights)" and stored["copied_from"] == "c"
+    assert stored["flagged_flips_vs_float"] == m.prefilter["chosen_on"]["stored"][
+        "flagged_flips_vs_float"]
+    for f in weights.files(out):
+        assert (again / f.name).read_bytes() == f.read_bytes()
+
 
 def test_cascade_cli_reports_a_bad_directory(tmp_path, capsys):
     rc = cascade.main(["--model", str(tmp_path / "nope"), "--fast", str(tmp_path),

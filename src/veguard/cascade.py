@@ -185,7 +185,13 @@ def build(model: str | Path, fast: str | Path, out: str | Path, corpus=None,
         j = CATEGORIES.index(c)
         big_flagged[:, j] = big_probs[:, j] >= review[c]
     clear, record = choose_clear(fast_probs, big_flagged, labels, review, max_loss)
+    from veguard import weights
+
     stored = {"weights": "int8 (veguard.weights)" if int8 else "as trained"}
+    if not int8 and weights.files(model):  # int8 shards copied as they are: say so, and keep
+        # what storing them did, as recorded by the cascade they come from
+        earlier = ((meta.prefilter or {}).get("chosen_on") or {}).get("stored") or {}
+        stored = {**earlier, "weights": "int8 (veguard.weights)", "copied_from": model.name}
     if int8:  # what rounding the stored weights did to decisions, each with its own thresholds
         original = Classifier.load(model)
         stored["flagged_flips_vs_float"] = _flips(original, original.predict_proba(texts),
