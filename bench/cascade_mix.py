@@ -1,6 +1,6 @@
 """Throughput of the cascade on a queue-like mix, beside each of its models alone.
 
-    python bench/cascade_mix.py [--cascade models/veguard-cascade-v3] [--n 2000] [--violating 0.03]
+    python bench/cascade_mix.py [--cascade models/veguard-cascade-v4] [--n 2000] [--violating 0.03]
 
 The mix: `n` texts from the corpus test split, `violating` of them positive on a flagging
 category and the rest negative on all three (a moderation queue is mostly benign). Each system
@@ -55,7 +55,7 @@ def timed(clf, texts: list[str]) -> tuple[float, list]:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--cascade", default=str(ROOT / "models" / "veguard-cascade-v3"))
+    ap.add_argument("--cascade", default=str(ROOT / "models" / "veguard-cascade-v4"))
     ap.add_argument("--n", type=int, default=2000)
     ap.add_argument("--violating", type=float, default=0.03)
     opts = ap.parse_args(argv)
