@@ -1,6 +1,7 @@
 """Throughput of the cascade on a queue-like mix, beside each of its models alone.
 
     python bench/cascade_mix.py [--cascade models/veguard-cascade-v4] [--n 2000] [--violating 0.03]
+                                [--compare models/veguard-cascade-v3] [--docs]
 
 The mix: `n` texts from the corpus test split, `violating` of them positive on a flagging
 category and the rest negative on all three (a moderation queue is mostly benign). Each system
@@ -8,6 +9,8 @@ scores the same texts once, in one process, after a warm-up batch, with its resu
 so the figure is cold scoring: the fast model alone, the larger model alone (the cascade's
 stored weights without the prefilter) and the cascade. Prints texts/s, the share of texts the
 larger model saw, and how the cascade's flags compare with the larger model's alone.
+`--compare` times a second cascade's whole path on the same texts (e.g. the one it replaces).
+`--docs` writes the table into docs/PERFORMANCE.md between its markers (bench/run.py keeps it).
 A script that prints numbers, never a test: timings on a shared machine are noisy, so it
 prints the load average before and after.
 """
@@ -48,6 +51,8 @@ def mix(n: int, violating: float, seed: int = 0) -> tuple[list[str], np.ndarray]
 
 def timed(clf, texts: list[str]) -> tuple[float, list]:
     clf.score(texts[:64])  # warm-up: first calls pay for lazy loading and allocation
+    if clf.prefilter is not None:  # count the timed texts only
+        clf.prefilter.counts.update(cleared=0, passed=0)
     t = time.perf_counter()
     res = clf.score(texts)
     return time.perf_counter() - t, res
@@ -56,44 +61,81 @@ def timed(clf, texts: list[str]) -> tuple[float, list]:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--cascade", default=str(ROOT / "models" / "veguard-cascade-v4"))
+    ap.add_argument("--compare", default=None, help="another cascade to time on the same texts")
     ap.add_argument("--n", type=int, default=2000)
     ap.add_argument("--violating", type=float, default=0.03)
+    ap.add_argument("--docs", action="store_true", help="write the table into docs/PERFORMANCE.md")
     opts = ap.parse_args(argv)
+    t_start = time.time()
     texts, violating = mix(opts.n, opts.violating)
-    print(f"load average before: {os.getloadavg()[0]:.2f}; {len(texts)} texts, "
-          f"{opts.violating:.0%} violating, corpus test split")
+    load_before = os.getloadavg()[0]
     cascade = Classifier.load(opts.cascade)
-    fast = cascade.prefilter.clf
     p = Path(opts.cascade)
     meta = modeldir.read(p)
     big = Classifier(load_backend(p, meta), cascade.thresholds, meta.name + " alone", meta)
+    systems = [("fast stage alone", cascade.prefilter.clf), ("larger model alone", big),
+               ("**cascade**", cascade)]
+    if opts.compare:
+        systems.append(("another cascade", Classifier.load(opts.compare)))
     rows = []
-    for name, clf in (("fast model alone", fast), ("larger model alone", big),
-                      ("cascade", cascade)):
-        if clf is cascade:
-            cascade.prefilter.counts.update(cleared=0, passed=0)
+    for role, clf in systems:
         secs, res = timed(clf, texts)
-        rows.append((name, clf.name, len(texts) / secs, res))
-    share = cascade.prefilter.passed_share
-    print("| system | model | texts/s | flagged |")
-    print("|---|---|---|---|")
-    for name, model, rate, res in rows:
-        print(f"| {name} | {model} | {rate:.1f} | {sum(r.flagged for r in res)} |")
-    big_flags = np.array([r.flagged for r in rows[1][3]])
-    cas_flags = np.array([r.flagged for r in rows[2][3]])
-    print(f"larger model's share of the cascade's texts: {share:.1%}")
-    lost = big_flags & ~cas_flags
-    print(f"cascade vs larger model alone: {int(lost.sum())} flags lost "
-          f"({int((lost & violating).sum())} of them on violating texts), "
-          f"{int((cas_flags & ~big_flags).sum())} added")
-    for name, _, _, res in rows:
         flags = np.array([r.flagged for r in res])
-        print(f"{name}: {int((flags & violating).sum())} of {int(violating.sum())} violating "
-              f"texts flagged, {int((flags & ~violating).sum())} of {int((~violating).sum())} "
-              "others")
-    print(f"load average after: {os.getloadavg()[0]:.2f}; CPU threads "
-          f"{len(os.sched_getaffinity(0))}")
+        share = clf.prefilter.passed_share if clf.prefilter is not None else None
+        rows.append({"role": role, "model": clf.name, "rate": len(texts) / secs, "flags": flags,
+                     "share": share})
+    big_flags, cas_flags = rows[1]["flags"], rows[2]["flags"]
+    lost = big_flags & ~cas_flags
+    table = ["| system | model | texts/s | larger model's share | flagged: violating / others |",
+             "|---|---|---:|---:|---|"]
+    for r in rows:
+        share = "-" if r["share"] is None else f"{r['share']:.1%}"
+        table.append(f"| {r['role']} | {r['model']} | {r['rate']:.1f} | {share} | "
+                     f"{int((r['flags'] & violating).sum())} of {int(violating.sum())} / "
+                     f"{int((r['flags'] & ~violating).sum())} of {int((~violating).sum())} |")
+    notes = [f"- The cascade lost {int(lost.sum())} of the larger model's {int(big_flags.sum())} "
+             f"flags ({int((lost & violating).sum())} of them on violating texts) and added "
+             f"{int((cas_flags & ~big_flags).sum())}.",
+             f"- Load average {load_before:.2f} before, {os.getloadavg()[0]:.2f} after; "
+             f"{len(os.sched_getaffinity(0))} CPU threads; {time.time() - t_start:.0f} s wall."]
+    print("\n".join(table + [""] + notes))
+    if opts.docs:
+        write_docs(opts, table, notes)
     return 0
+
+
+BEGIN, END = "<!-- cascade:begin -->", "<!-- cascade:end -->"
+
+
+def write_docs(opts, table: list[str], notes: list[str]) -> Path:
+    """Replace (or insert after the header) the cascade section of docs/PERFORMANCE.md."""
+    path = ROOT / "docs" / "PERFORMANCE.md"
+    text = path.read_text(encoding="utf-8")
+    when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    new = "\n".join([
+        BEGIN,
+        "## The default cascade on a queue-like mix",
+        "",
+        f"Generated by `python bench/cascade_mix.py --n {opts.n} --violating {opts.violating}"
+        + (f" --compare {Path(opts.compare).name}" if opts.compare else "") + f" --docs` on "
+        f"{when}. This is the throughput that counts for the shipped default "
+        f"(`{Path(opts.cascade).name}`): {opts.n:,} corpus test texts, "
+        f"{opts.violating:.0%} of them positive on a flagging category and the rest negative on "
+        "all three, each system scoring them once in one process after a warm-up batch, result "
+        "cache off. The rest of this page measures single models (`bench/run.py`).",
+        "",
+        *table,
+        "",
+        *notes,
+        END,
+    ])
+    if BEGIN in text and END in text:
+        text = text[: text.index(BEGIN)] + new + text[text.index(END) + len(END):]
+    else:
+        at = text.index("## Machine and inputs")
+        text = text[:at] + new + "\n\n" + text[at:]
+    path.write_text(text, encoding="utf-8")
+    return path
 
 
 if __name__ == "__main__":

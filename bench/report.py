@@ -256,8 +256,13 @@ def write_report(out: dict, docs: Path) -> Path:
         "",
     ]
     path = docs / "PERFORMANCE.md"
-    # bench/banks.py owns the Banks section (between its markers): keep it.
+    # bench/cascade_mix.py owns the default cascade's section (kept right after the header) and
+    # bench/banks.py the Banks section (kept at the end), each between its markers.
     old = path.read_text(encoding="utf-8") if path.exists() else ""
+    begin, end = "<!-- cascade:begin -->", "<!-- cascade:end -->"
+    if begin in old and end in old:
+        at = lines.index("## Machine and inputs")
+        lines[at:at] = [old[old.index(begin) : old.index(end) + len(end)], ""]
     begin, end = "<!-- banks:begin -->", "<!-- banks:end -->"
     if begin in old and end in old:
         lines += [old[old.index(begin) : old.index(end) + len(end)], ""]
