@@ -122,6 +122,20 @@ def test_train_cli_writes_the_artefact_and_records_it(tmp_path, monkeypatch, cap
                  "--out", str(tmp_path / "nowhere"), "--set", f"routing_data={data}"]) == 1
     assert "not a veguard model directory" in capsys.readouterr().err
 
+    # routing_from: another classifier takes this routing model as it is, file and record.
+    e = tmp_path / "other"
+    modeldir.write(e, ModelMeta(kind="tfidf", name="e", max_length=0, stride=0))
+    rc = main(["--config", str(ROOT / "training/configs/routing.yaml"), "--out", str(e),
+               "--set", f"routing_from={d}"])
+    assert rc == 0, capsys.readouterr().err
+    assert (e / modeldir.ROUTING_FILE).read_bytes() == (d / modeldir.ROUTING_FILE).read_bytes()
+    copied = modeldir.read(e).routing
+    assert copied.pop("copied_from") == "model" and copied == modeldir.read(d).routing
+    # A source without a routing model: refused, naming it.
+    rc = main(["--config", str(ROOT / "training/configs/routing.yaml"), "--out", str(d),
+               "--set", f"routing_from={tmp_path / 'other2'}"])
+    assert rc == 1 and "other2" in capsys.readouterr().err
+
 
 def test_labelled_file_errors_name_file_line_and_field(tmp_path):
     p = tmp_path / "r.jsonl"

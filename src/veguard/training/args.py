@@ -183,6 +183,11 @@ class TrainArgs:
     routing_miws: bool = field(
         default=True, metadata={"help": "add MIWS seed rows (propaganda / recruitment)"}
     )
+    routing_from: str | None = field(
+        default=None,
+        metadata={"help": "copy this model directory's routing.joblib and `routing` record "
+                  "instead of fitting (routing reads the text alone); null = fit"},
+    )
     routing_C: float = field(
         default=4.0, metadata={"help": "routing LogisticRegression inverse regularisation"}
     )

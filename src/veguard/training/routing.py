@@ -24,6 +24,7 @@ split bookkeeping (the routing model never scores the corpus test split's extrem
 from __future__ import annotations
 
 import json
+import shutil
 import sys
 import time
 from collections import Counter
@@ -146,6 +147,8 @@ def train_routing(args: TrainArgs) -> Path:
     t0 = time.time()
     out = Path(args.out)
     modeldir.read(out)  # the classifier must already be there: routing sits beside it
+    if args.routing_from:
+        return copy_routing(Path(args.routing_from), out)
     rows = training_rows(args)
     if not rows:
         raise ValueError("routing: no training rows (routing_data, routing_synthetic and "
@@ -162,4 +165,18 @@ def train_routing(args: TrainArgs) -> Path:
     modeldir.update(out, routing=record)
     print(f"routing: {summary['rows']} rows -> {path} ({record['wall_seconds']} s)",
           file=sys.stderr, flush=True)
+    return out
+
+
+def copy_routing(src: Path, out: Path) -> Path:
+    """Copy `src`'s routing model, file and `routing` record, into the model directory `out`.
+
+    Routing reads the text alone, so a routing model moves between classifiers unchanged.
+    """
+    meta = modeldir.read(src)
+    if meta.routing is None or not (src / modeldir.ROUTING_FILE).is_file():
+        raise ValueError(f"{src}: routing_from names a model directory without routing.joblib")
+    shutil.copy2(src / modeldir.ROUTING_FILE, out / modeldir.ROUTING_FILE)
+    modeldir.update(out, routing={**meta.routing, "copied_from": src.name})
+    print(f"routing: copied {src / modeldir.ROUTING_FILE} -> {out}", file=sys.stderr, flush=True)
     return out
