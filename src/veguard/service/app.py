@@ -26,7 +26,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from veguard.service.auth import KeyRing
 from veguard.service.batching import Admission, MicroBatcher
 from veguard.service.metrics import Metrics
-from veguard.service.ratelimit import RateLimiter, retry_after_header
+from veguard.service.ratelimit import RateLimiter
 from veguard.service.settings import Settings
 from veguard.service.store import QueueError, QueueStore
 
@@ -51,35 +51,13 @@ def error_response(status: int, type_: str, message: str, fields: list | None = 
     return JSONResponse(body, status_code=status, headers=headers)
 
 
-SCORING_PATHS = ("/v1/moderations", "/v1/classify")
-
-
 class EdgeMiddleware:
-    """Body limit, security headers, metrics and the in-flight bound on scoring requests, as raw
-    ASGI so it wraps error responses too.
+    """Body limit, security headers and metrics, as raw ASGI so it wraps error responses too."""
 
-    The in-flight bound (`max_inflight`) counts scoring requests from arrival to answer and
-    refuses the excess with 429 and Retry-After before reading its body. The model's backlog
-    bound (`Admission`) sees only requests that reached the model's queue; under many clients
-    requests also wait for the event loop, authentication and the store, and there latency grew
-    without a 429 (64 clients: p99 2.9 s, no 429).
-    """
-
-    def __init__(self, app, max_body_bytes: int, metrics: Metrics, max_inflight: int = 0):
+    def __init__(self, app, max_body_bytes: int, metrics: Metrics):
         self.app = app
         self.max_body = max_body_bytes
         self.metrics = metrics
-        self.max_inflight = max_inflight
-        self.inflight = 0  # touched only on the event loop
-
-    def _refusal(self, scope) -> JSONResponse:
-        self.metrics.rate_limited.inc()
-        admission = getattr(getattr(scope.get("app"), "state", None), "admission", None)
-        rate = max(getattr(admission, "rate", 0.0) or 0.0, 1.0)  # texts/s, recently measured
-        return error_response(
-            429, "rate_limited",
-            f"the server is at capacity ({self.inflight} scoring requests in progress); "
-            "retry later", headers={"Retry-After": retry_after_header(self.inflight / rate)})
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
@@ -87,7 +65,6 @@ class EdgeMiddleware:
         start = time.perf_counter()
         status_holder = {"status": 500}
         path = scope.get("path", "")
-        counted = False
 
         async def send_wrapper(message):
             if message["type"] == "http.response.start":
@@ -100,12 +77,6 @@ class EdgeMiddleware:
             await send(message)
 
         try:
-            if (self.max_inflight and scope.get("method") == "POST"
-                    and path in SCORING_PATHS):
-                if self.inflight >= self.max_inflight:
-                    return await self._refusal(scope)(scope, receive, send_wrapper)
-                self.inflight += 1
-                counted = True
             declared = dict(scope.get("headers", [])).get(b"content-length")
             too_big = declared is not None and declared.isdigit() and int(declared) > self.max_body
             body_receive = receive
@@ -139,8 +110,6 @@ class EdgeMiddleware:
                 return await resp(scope, receive, send_wrapper)
             await self.app(scope, body_receive, send_wrapper)
         finally:
-            if counted:
-                self.inflight -= 1
             route = scope.get("route")
             label = getattr(route, "path", None) or "unmatched"
             self.metrics.requests.labels(scope.get("method", ""), label,
@@ -245,8 +214,7 @@ def create_app(classifier=None, store: QueueStore | None = None,
     app.state.banks = banks
     if classifier is not None:
         set_classifier(app, classifier)
-    app.add_middleware(EdgeMiddleware, max_body_bytes=settings.max_body_bytes, metrics=metrics,
-                       max_inflight=settings.max_inflight)
+    app.add_middleware(EdgeMiddleware, max_body_bytes=settings.max_body_bytes, metrics=metrics)
     _install_error_handlers(app)
     for module in (ops, moderation, queue, admin, banks_routes, web):
         app.include_router(module.router)

@@ -40,12 +40,6 @@ class Settings:
         metadata={"help": "backlog, in ms at the measured scoring rate, beyond which scoring "
                           "requests get 429 with Retry-After (0: no bound)"},
     )
-    max_inflight: int = field(
-        default=32,
-        metadata={"help": "scoring requests inside the server at once, from arrival to answer, "
-                          "beyond which one gets 429 with Retry-After before its body is read "
-                          "(0: no bound)"},
-    )
     score_timeout_s: float = field(
         default=30.0,
         metadata={"help": "a request waiting longer than this for its scores gets 503"},
@@ -139,7 +133,7 @@ class Settings:
             raise ValueError("quarantine_window must be >= 1 and quarantine_share in (0, 1], got "
                              f"{self.quarantine_window} and {self.quarantine_share}")
         for name in ("rate_limit_per_minute", "rate_limit_burst", "break_every", "undo_seconds",
-                     "max_pending", "max_queue_ms", "max_inflight"):
+                     "max_pending", "max_queue_ms"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name}: must be >= 0, got {getattr(self, name)}")
 
