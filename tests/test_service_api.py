@@ -257,6 +257,30 @@ def test_readyz_503_until_the_loader_finishes():
         assert "no model at /nowhere" in c.get("/readyz").json()["error"]
 
 
+def test_the_loader_warms_every_stage_of_a_cascade_before_ready(tiny_model_factory, tmp_path):
+    from veguard import modeldir
+    from veguard.cascade import _copy_model
+    from veguard.modeling import Classifier
+
+    big, fast = tiny_model_factory(seed=1), tiny_model_factory(seed=2)
+    out = tmp_path / "cascade"
+    _copy_model(big, out, int8=False)
+    meta = modeldir.read(out)
+    meta.prefilter = {"model": str(fast), "clear": {"extremism": 0.0, "violence": 0.0,
+                                                    "hate": 0.0}}
+    modeldir.write(out, meta)
+    clf = Classifier.load(out)
+    assert not clf.backend.loaded  # lazy: the larger model waits for a text the fast one passes
+    with TestClient(create_app(None, MemoryStore(), loader=lambda: clf)) as c:
+        for _ in range(200):
+            if c.get("/readyz").status_code == 200:
+                break
+            time.sleep(0.02)
+        assert c.get("/readyz").status_code == 200
+    assert clf.backend.loaded
+    assert clf.cache is None or len(clf.cache) == 0  # warming scored nothing into the cache
+
+
 def test_metrics_count_requests_flags_and_queue_depth(env):
     c, keys, _ = env
     c.post("/v1/moderations", json={"input": [EXTREMIST, THREAT, "hi"]}, headers=h(keys["client"]))

@@ -235,9 +235,27 @@ def set_classifier(app: FastAPI, classifier) -> None:
     app.state.classifier = classifier
 
 
+def warm(classifier) -> None:
+    """Load every stage of `classifier` and run one text through each, before it serves.
+
+    A cascade loads its larger model on the first text its fast stage passes (`LazyBackend`):
+    in a server that load (seconds for MPNet) fell on the first requests after `/readyz` said
+    ready, inside a batch whose rate the backlog bound then measured. Backends are called
+    directly, so nothing enters the result cache.
+    """
+    prefilter = getattr(classifier, "prefilter", None)
+    stages = [getattr(prefilter, "clf", None), classifier]
+    for stage in stages:
+        backend = getattr(stage, "backend", None)
+        if backend is not None and hasattr(backend, "windows"):
+            backend.windows(["warm-up"], 1)
+
+
 def _load(app: FastAPI, loader: Callable[[], object]) -> None:
     try:
-        set_classifier(app, loader())
+        classifier = loader()
+        warm(classifier)  # /readyz says ready once every stage is loaded and has run
+        set_classifier(app, classifier)
         log.info("model %s loaded", app.state.classifier.name)
     except Exception as e:  # noqa: BLE001 - reported by /readyz, the server stays up
         app.state.load_error = f"{type(e).__name__}: {e}"
