@@ -153,7 +153,8 @@ def build(model: str | Path, fast: str | Path, out: str | Path, corpus=None,
     """Write a cascade directory at `out` from the larger model directory `model` and the fast
     one `fast`; `int8` stores the larger model's weights as `veguard.weights` int8 shards."""
     from veguard.modeling import Classifier
-    from veguard.training.data import label_matrix, read_corpus, split_rows
+    from veguard.training.data import label_matrix, read_corpus
+    from veguard.training.recalibrate import calibrate_model_dir, validation_rows
 
     model, fast, out = Path(model), Path(fast), Path(out)
     meta = modeldir.read(model)
@@ -162,17 +163,11 @@ def build(model: str | Path, fast: str | Path, out: str | Path, corpus=None,
     _copy_model(model, out, int8)
     fast_rel = os.path.relpath(fast.resolve(), out.resolve())
     df = read_corpus(corpus) if corpus is None or isinstance(corpus, (str, Path)) else corpus
-    # The validation rows the larger model was calibrated on (its training config).
-    config = meta.trained.get("config", {})
-    cap, max_rows = config.get("val_source_cap"), config.get("max_val_rows")
-    seed = config.get("seed", 13)
     if int8:  # thresholds must hold for the stored (rounded) weights the cascade will run
-        from veguard.training.recalibrate import calibrate_model_dir
-
-        calibrate_model_dir(out, df, max_val_rows=max_rows, seed=seed, val_source_cap=cap)
+        calibrate_model_dir(out, df)
     big = Classifier.load(out)
     thresholds = big.thresholds
-    val = split_rows(df, "validation", max_rows, seed, cap)
+    val = validation_rows(df, meta)  # the rows the larger model was calibrated on
     texts, labels = val["text"].tolist(), label_matrix(val)
     t0 = time.time()
     fast_probs = Classifier.load(fast).predict_proba(texts)

@@ -29,6 +29,21 @@ def save_calibration(out: Path, thresholds: Thresholds, metrics: dict) -> None:
     (out / modeldir.VALIDATION_FILE).write_text(text, encoding="utf-8")
 
 
+def validation_rows(df, meta: modeldir.ModelMeta, max_val_rows: int | None = None,
+                    seed: int | None = None, val_source_cap: int | None = None):
+    """The validation rows a model calibrates on: the sampling its training config recorded in
+    veguard.json (`max_val_rows`, `seed`, `val_source_cap`), each overridable."""
+    from veguard.training.data import split_rows
+
+    config = (meta.trained or {}).get("config", {})
+    return split_rows(
+        df, "validation",
+        config.get("max_val_rows") if max_val_rows is None else max_val_rows,
+        config.get("seed", 13) if seed is None else seed,
+        config.get("val_source_cap") if val_source_cap is None else val_source_cap,
+    )
+
+
 def calibrate_model_dir(
     model_dir: str | Path,
     corpus=None,
@@ -48,23 +63,16 @@ def calibrate_model_dir(
     """
     from veguard.calibration import calibrate
     from veguard.modeling import Classifier
-    from veguard.training.data import check_corpus, label_matrix, read_corpus, split_rows
+    from veguard.training.data import check_corpus, label_matrix, read_corpus
 
     model_dir = Path(model_dir)
     meta = modeldir.read(model_dir)  # fail early, naming the file, on a non-model directory
-    config = (meta.trained or {}).get("config", {})
-    if max_val_rows is None:
-        max_val_rows = config.get("max_val_rows")
-    if val_source_cap is None:
-        val_source_cap = config.get("val_source_cap")
-    if seed is None:
-        seed = config.get("seed", 13)
     df = (
         check_corpus(corpus)
         if corpus is not None and not isinstance(corpus, (str, Path))
         else read_corpus(corpus)
     )
-    val = split_rows(df, "validation", max_val_rows, seed, val_source_cap)
+    val = validation_rows(df, meta, max_val_rows, seed, val_source_cap)
     if len(val) == 0:
         raise ValueError("corpus has no validation rows to calibrate on")
     old_targets = {}
