@@ -74,7 +74,11 @@ def teacher_logits(teacher: str | Path, texts: list[str], cache_path: str | Path
     cpath = Path(cache_path) if cache_path else None
     cache = _read_cache(cpath, ident)
     keys = [_key(t) for t in texts]
-    todo = sorted({k: i for k, i in zip(keys, range(len(texts))) if k not in cache}.values())
+    first: dict[str, int] = {}  # each uncached text once, at its first position
+    for i, k in enumerate(keys):
+        if k not in cache:
+            first.setdefault(k, i)
+    todo = sorted(first.values())
     if todo:
         backend = load_backend(t_dir, modeldir.read(t_dir))
         t0 = time.time()

@@ -183,13 +183,14 @@ def train(args: TrainArgs, corpus=None) -> Path:
             _log("positive weights: " + ", ".join(f"{c}={w:.2f}" for c, w in zip(CATEGORIES, pw)))
         soft = None
         if args.teacher:
-            from veguard.training.distil import teacher_logits
+            from veguard.training.distil import soft_bce, teacher_logits
 
             t_teacher = time.time()
             soft = teacher_logits(args.teacher, [texts[i] for i in idx], args.teacher_cache,
                                   args.eval_batch_size, _log)
-            teacher_seconds += time.time() - t_teacher
-            t_loop += time.time() - t_teacher  # rates and train_seconds count training alone
+            spent = time.time() - t_teacher
+            teacher_seconds += spent
+            t_loop += spent  # rates and train_seconds count training alone
         rows = window_rows(windows, [texts[i] for i in idx])
         lengths = np.array([sum(len(w) for w in ws) for ws in rows])
         for batch_pos in bucketed_batches(lengths, args.batch_size, args.bucket_chunk, rng):
@@ -200,8 +201,6 @@ def train(args: TrainArgs, corpus=None) -> Path:
             logits = row_logits(model, batch_rows, windows.pad_token_id, args.bf16)
             loss = masked_bce(logits, labels, pos_weight)  # loss in fp32 for stability
             if soft is not None:
-                from veguard.training.distil import soft_bce
-
                 w = args.distil_weight
                 t_logits = torch.from_numpy(soft[batch_pos])
                 loss = w * soft_bce(logits, t_logits, args.distil_temperature) + (1 - w) * loss
