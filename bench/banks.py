@@ -41,6 +41,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
+from report import markers, put_marked
+
 from veguard.banks import signature as sg
 from veguard.banks.index import BANDS, ROWS, Index
 
@@ -354,7 +356,7 @@ def parallel_rate(system, texts, procs: int, seconds: float = 10.0) -> float:
     return sum(rates)
 
 
-BEGIN, END = "<!-- banks:begin -->", "<!-- banks:end -->"
+BEGIN, END = markers("banks")
 
 
 def _rel(path: str) -> str:
@@ -440,15 +442,7 @@ BANDS_ROWS = f"LSH {BANDS} bands x {ROWS} rows"
 def write_docs(res: dict) -> Path:
     """Replace (or append) the Banks section of docs/PERFORMANCE.md; bench/report.py keeps it
     when it rewrites the rest of the file."""
-    path = ROOT / "docs/PERFORMANCE.md"
-    text = path.read_text(encoding="utf-8") if path.exists() else "# veguard performance\n"
-    new = section(res)
-    if BEGIN in text and END in text:
-        text = text[: text.index(BEGIN)] + new + text[text.index(END) + len(END):]
-    else:
-        text = text.rstrip("\n") + "\n\n" + new + "\n"
-    path.write_text(text, encoding="utf-8")
-    return path
+    return put_marked(ROOT / "docs/PERFORMANCE.md", "banks", section(res))
 
 
 def main(argv=None) -> int:

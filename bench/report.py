@@ -259,14 +259,42 @@ def write_report(out: dict, docs: Path) -> Path:
     # bench/cascade_mix.py owns the default cascade's section (kept right after the header) and
     # bench/banks.py the Banks section (kept at the end), each between its markers.
     old = path.read_text(encoding="utf-8") if path.exists() else ""
-    begin, end = "<!-- cascade:begin -->", "<!-- cascade:end -->"
-    if begin in old and end in old:
+    cascade, banks = marked(old, "cascade"), marked(old, "banks")
+    if cascade:
         at = lines.index("## Machine and inputs")
-        lines[at:at] = [old[old.index(begin) : old.index(end) + len(end)], ""]
-    begin, end = "<!-- banks:begin -->", "<!-- banks:end -->"
-    if begin in old and end in old:
-        lines += [old[old.index(begin) : old.index(end) + len(end)], ""]
+        lines[at:at] = [cascade, ""]
+    if banks:
+        lines += [banks, ""]
     path.write_text("\n".join(lines), encoding="utf-8")
+    return path
+
+
+def markers(name: str) -> tuple[str, str]:
+    """The comments that delimit a section another script owns in docs/PERFORMANCE.md."""
+    return f"<!-- {name}:begin -->", f"<!-- {name}:end -->"
+
+
+def marked(text: str, name: str) -> str | None:
+    """The section `name` of `text`, markers included, or None."""
+    begin, end = markers(name)
+    if begin not in text or end not in text:
+        return None
+    return text[text.index(begin) : text.index(end) + len(end)]
+
+
+def put_marked(path: Path, name: str, new: str, before: str | None = None) -> Path:
+    """Write the section `new` (markers included) into `path`: in place of the section `name`,
+    else before the line `before` when it is there, else at the end."""
+    text = path.read_text(encoding="utf-8") if path.exists() else "# veguard performance\n"
+    old = marked(text, name)
+    if old is not None:
+        text = text.replace(old, new, 1)
+    elif before is not None and before in text:
+        at = text.index(before)
+        text = text[:at] + new + "\n\n" + text[at:]
+    else:
+        text = text.rstrip("\n") + "\n\n" + new + "\n"
+    path.write_text(text, encoding="utf-8")
     return path
 
 
