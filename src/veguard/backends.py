@@ -248,9 +248,21 @@ class TransformerBackend:
             ).logits
         return logits.float().numpy()
 
-    def windows(self, texts: list[str], batch_size: int) -> Windows:
-        ids, owner, spans = self.encode(texts)
+    def windows(self, texts: list[str], batch_size: int, length: int | None = None) -> Windows:
+        """Logits per window; `length` reads the texts in windows of that many tokens instead
+        of the model's own (the document view, `veguard.documents`), overlapping by a quarter."""
+        tok = self.tokenizer if length is None else self._tokenizer_for(length)
+        ids, owner, spans = tok.encode(texts)
         return Windows(self.forward(ids, batch_size), np.asarray(owner), np.asarray(spans))
+
+    def _tokenizer_for(self, length: int) -> WindowTokenizer:
+        cache = self.__dict__.setdefault("_views", {})
+        if length not in cache:
+            # the position table bounds a window: the lean models say how far (MPNet's 514
+            # rows hold 512 tokens); 512 for the rest (transformers' classes, ONNX)
+            n = min(length, int(getattr(self.model, "max_position_embeddings", None) or 512))
+            cache[length] = WindowTokenizer(self.tokenizer.path, n, n // 4)
+        return cache[length]
 
 
 def _load_lean(path: Path) -> Any:

@@ -81,12 +81,14 @@ class LazyBackend:
     def loaded(self) -> bool:
         return self._impl is not None
 
-    def windows(self, texts: list[str], batch_size: int):
+    def windows(self, texts: list[str], batch_size: int, length: int | None = None):
         if self._impl is None:
             with self._lock:
                 if self._impl is None:
                     self._impl = self._load()
-        return self._impl.windows(texts, batch_size)
+        if length is None:
+            return self._impl.windows(texts, batch_size)
+        return self._impl.windows(texts, batch_size, length)
 
 
 def check_prefilter(d: Any, where: str) -> None:
@@ -124,6 +126,8 @@ def load_prefilter(path: Path, meta: modeldir.ModelMeta, precision: str | None,
     fast = Classifier.load(fast_path, precision=precision, backend=backend)
     if fast.meta.prefilter:
         raise ValueError(f"{path}: the prefilter {fast_path} is itself a cascade")
+    fast.documents = None  # `clear` was chosen on the maximum window; it clears by that
+
     return Prefilter(fast, {c: float(meta.prefilter["clear"][c]) for c in FLAGGING})
 
 

@@ -44,7 +44,8 @@ class ModelMeta:
     `stride` is the number of tokens consecutive windows share; a file without it gets
     `max_length // 4` (training always writes it: `TrainArgs.window_stride`). TF-IDF models
     record `max_length` and `stride` as 0: they read the whole text. `onnx` is set by
-    `veguard export`; `routing` by a routing training run; `prefilter` by `veguard cascade`.
+    `veguard export`; `routing` by a routing training run; `prefilter` by `veguard cascade`;
+    `documents` by `veguard train --documents-only`.
     `emoji_names` says the model reads emoji as English names. Keys this version does not
     know are kept in `extra` and written back.
     """
@@ -65,6 +66,9 @@ class ModelMeta:
     routing: dict | None = None
     # Set by `veguard cascade`: the fast model that clears texts first (`veguard.cascade`).
     prefilter: dict | None = None
+    # Set by `veguard train --documents-only`: how texts of several windows are decided
+    # (`veguard.documents`). Absent: the maximum window.
+    documents: dict | None = None
     extra: dict = field(default_factory=dict)
 
     @property
@@ -94,6 +98,10 @@ class ModelMeta:
             from veguard.cascade import check_prefilter
 
             check_prefilter(kw["prefilter"], where)
+        if kw.get("documents") is not None:
+            from veguard.documents import check_documents
+
+            check_documents(kw["documents"], where)
         extra = {k: v for k, v in d.items() if k not in known and k != "categories"}
         return cls(**kw, extra=extra)
 
@@ -118,6 +126,8 @@ class ModelMeta:
             d["routing"] = self.routing
         if self.prefilter is not None:
             d["prefilter"] = self.prefilter
+        if self.documents is not None:
+            d["documents"] = self.documents
         return {**d, **self.extra}
 
 

@@ -5,7 +5,9 @@ What it does: loads a model directory (`veguard.modeldir`) through a backend
 `normalize`, reads their language (`veguard.language`: text the English model cannot read is
 not judged, `supported: false`; a mixed post is judged on its English part; emoji are spelled
 as words for models trained so), scores every token window, takes the per-category max, calibrates
-(`veguard.metrics.sigmoid` of logit / temperature), keeps a bounded cache of results by
+(`veguard.metrics.sigmoid` of logit / temperature), decides a text of several windows by the
+directory's document rule when it has one (`veguard.documents`: the best window and a
+document view of up to 512 tokens), keeps a bounded cache of results by
 normalised text (`ResultCache`), decides with `Thresholds.decide`, and points
 `evidence` at the span of the ORIGINAL text (`veguard.offsets`) whose window drove the top
 flagging score, and, when the directory has a routing model (`veguard.routing`), adds the
@@ -42,6 +44,7 @@ from veguard.backends import (  # noqa: F401  (re-exported: the public names pre
 )
 from veguard.cascade import LazyBackend, Prefilter, load_prefilter
 from veguard.data.normalize import normalize
+from veguard.documents import DocumentRule, to_logit
 from veguard.language import Reading, map_span, model_view, read
 from veguard.metrics import sigmoid
 from veguard.modeldir import DEFAULT_MODEL, ModelMeta, ModelNotFoundError  # noqa: F401
@@ -129,14 +132,18 @@ class Classifier:
         self._temps = temps
         size = default_cache_size()
         self.cache: ResultCache | None = ResultCache(size) if size else None
+        # How texts of several windows are decided (None: the maximum window); `load` reads
+        # it from veguard.json, a cascade's fast stage never has one.
+        self.documents: DocumentRule | None = None
 
     @classmethod
     def load(cls, path: str | os.PathLike | None = None, precision: str | None = None,
-             backend: str | None = None) -> Classifier:
+             backend: str | None = None, documents: bool = True) -> Classifier:
         """Load `path`, `$VEGUARD_MODEL` or the shipped default (offline only).
 
         `precision` (fp32 / bf16) defaults to `choose_precision()`; `backend` (torch / onnx)
-        to `$VEGUARD_BACKEND`, else torch.
+        to `$VEGUARD_BACKEND`, else torch. `documents=False` leaves out the directory's
+        document rule (the maximum window decides every text), as when refitting it.
         """
         p = modeldir.resolve(path)
         meta = modeldir.read(p)
@@ -151,7 +158,11 @@ class Classifier:
         routing = RoutingModel.from_model_dir(p)
         if routing is None and prefilter is not None:
             routing = prefilter.clf.routing  # routing labels read the text alone
-        return cls(impl, thresholds, str(meta.name or p.name), meta, routing, prefilter)
+        clf = cls(impl, thresholds, str(meta.name or p.name), meta, routing, prefilter)
+        if documents and meta.documents is not None:
+            clf.documents = DocumentRule.from_meta(meta.documents, thresholds.temperature,
+                                                   f"{p / modeldir.META_FILE}")
+        return clf
 
     def save(self, path: str | os.PathLike) -> Path:
         """Write a transformer model directory (docs/DESIGN.md) that `load` reads back."""
@@ -198,7 +209,8 @@ class Classifier:
         logit, so thresholds chosen on these logits hold for its scores (calibration uses this).
         Unlike `score`, blank texts are run through the model too (one window of special tokens).
         Texts the model cannot read (`supported` false) get NaN: they are never judged, so
-        calibration leaves them out.
+        calibration leaves them out. The document rule is not applied: it is fitted after
+        calibration, on these logits' calibrated values (`veguard.documents`).
         """
         norm = [normalize(t) for t in _check_texts(texts)]
         readings = [read(t) for t in norm]
@@ -220,8 +232,10 @@ class Classifier:
 
     def describe(self) -> str:
         """How this classifier computes, for calibration records."""
-        how = (f"veguard.modeling.Classifier ({self.backend.kind}, {self.precision}, "
-               "max over windows)")
+        rule = "max over windows" if self.documents is None else (
+            f"max over windows, texts of several windows by the document rule "
+            f"(view {self.documents.view_length} tokens)")
+        how = f"veguard.modeling.Classifier ({self.backend.kind}, {self.precision}, {rule})"
         if self.prefilter is not None:
             how += f", after the prefilter {self.prefilter.clf.name}"
         return how
@@ -276,6 +290,10 @@ class Classifier:
                 better = p[k] > best[j]
                 best[j] = np.where(better, p[k], best[j])
                 best_span[live[j], better] = map_span(views[live[j]][1], *map(int, w.spans[k]))
+            long = [j for j in range(len(live)) if counts[live[j]] > 1]
+            if self.documents is not None and long:  # texts of several windows: the rule
+                view = self.view_logits([views[live[j]][0] for j in long], batch_size)
+                best[long] = self.documents.combine(to_logit(best[long]), view)
             probs[live] = best
         if self.cache is not None:
             for i in done + todo:
@@ -285,6 +303,17 @@ class Classifier:
             if j is not None and j != i:
                 probs[i], counts[i], best_span[i] = probs[j], counts[j], best_span[j]
         return probs, counts, best_span
+
+    def view_logits(self, views: list[str], batch_size: int = 64,
+                    length: int | None = None) -> np.ndarray:
+        """Calibrated logits [n, C] of each model-view text's document view: the best of its
+        windows of `length` tokens (default `documents.view_length`; `veguard.documents`)."""
+        length = self.documents.view_length if length is None else length
+        w = self.backend.windows(views, batch_size, length)
+        z = np.full((len(views), len(CATEGORIES)), -np.inf)
+        np.maximum.at(z, np.asarray(w.owner, dtype=int),
+                      np.asarray(w.logits, dtype=np.float64) / self._temps)
+        return z
 
     def predict_proba(self, texts: list[str], batch_size: int = 64) -> np.ndarray:
         """Calibrated scores [len(texts), len(CATEGORIES)] in CATEGORIES order (for evaluation)."""

@@ -4,6 +4,7 @@
                   [--out runs/NAME] [--fp16]
     veguard train --config training/configs/routing.yaml --out MODEL_DIR   # routing labels
     veguard train --calibrate-only --model DIR [--corpus PATH]
+    veguard train --documents-only --model DIR [--corpus PATH]   # the long-document rule
     veguard train --help-config          # every config key with its type, default and help
 
 Leaves out: the training itself (loop.py, tfidf.py, routing.py) and the config reference (args.py).
@@ -26,7 +27,10 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--calibrate-only", action="store_true",
                    help="recompute thresholds.json for --model from the validation split")
-    p.add_argument("--model", help="model directory for --calibrate-only")
+    p.add_argument("--documents-only", action="store_true",
+                   help="fit --model's document rule (veguard.documents) on the corpus's long "
+                        "documents of the train and validation splits")
+    p.add_argument("--model", help="model directory for --calibrate-only / --documents-only")
     p.add_argument("--review-min-precision", type=float, default=None,
                    help="with --calibrate-only: precision floor for the review point "
                         "(default: the one recorded in thresholds.json)")
@@ -58,6 +62,23 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         for c in th.review:
             print(f"{c}: T={th.temperature[c]:.3f} review={th.review[c]:.4f} auto={th.auto[c]:.4f}")
+        return 0
+
+    if opts.documents_only:
+        if not opts.model:
+            print("veguard train: --documents-only needs --model DIR", file=sys.stderr)
+            return 2
+        from veguard.modeldir import ModelNotFoundError
+        from veguard.training.documents import fit_documents
+
+        try:
+            rule = fit_documents(opts.model, opts.corpus)
+        except (ValueError, ModelNotFoundError) as e:
+            print(f"veguard train: {e}", file=sys.stderr)
+            return 1
+        for c, v in rule["coef"].items():
+            print(f"{c}: score = sigmoid({v[0]:.3f} * best window + {v[1]:.3f} * "
+                  f"document view + {v[2]:.3f})")
         return 0
 
     from veguard.training.args import load_args

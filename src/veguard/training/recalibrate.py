@@ -89,7 +89,7 @@ def calibrate_model_dir(
         flush=True,
     )
     t0 = time.time()
-    clf = Classifier.load(model_dir)
+    clf = Classifier.load(model_dir, documents=False)  # logits() never applies the rule
     logits, how = clf.logits(val["text"].tolist()), clf.describe()
     print(f"calibration: scored in {time.time() - t0:.0f} s ({how})", file=sys.stderr, flush=True)
     # Texts the model cannot read are never judged (NaN logits): calibrate on the rest, and
@@ -109,4 +109,8 @@ def calibrate_model_dir(
     metrics["validation_sources"] = {str(k): int(v) for k, v in sources}
     metrics["unreadable_not_judged"] = unjudged
     save_calibration(model_dir, thresholds, metrics)
+    if meta.documents is not None:  # fitted on the old temperatures: it no longer holds
+        modeldir.update(model_dir, documents=None)
+        print("calibration: the document rule was fitted on the old calibration and is "
+              "removed; refit it with `veguard train --documents-only`", file=sys.stderr)
     return thresholds
