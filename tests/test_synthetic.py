@@ -285,18 +285,36 @@ def test_make_embedded_keeps_labels_and_surrounds_the_text():
          "offensive": 0, "kind": "recruitment", "context": "synthetic", "style": "plain",
          "pair": f"p{i}"}
         for i in range(40)
-    ] + [{"text": "A calm benign sentence.", "extremism": 0, "violence": 0, "hate": 0,
-          "offensive": 0, "kind": "reporting", "context": "news", "style": "plain", "pair": "b"}]
+    ] + [{"text": f"A calm benign sentence, number {i}.", "extremism": 0, "violence": 0,
+          "hate": 0, "offensive": 0, "kind": "reporting", "context": "news", "style": "plain",
+          "pair": f"b{i}"} for i in range(120)]
     fillers = ["Filler one.", "Filler two.", "Filler three."]
     out = make_embedded(rows, seed=3, fillers=fillers)
     assert out == make_embedded(rows, seed=3, fillers=fillers)  # deterministic
-    assert 5 < len(out) < 35  # about half of the 40 violating rows; never the benign one
+    bad = [r for r in out if r["extremism"] == 1]
+    ok = [r for r in out if r["extremism"] == 0]
+    assert 5 < len(bad) < 35  # about half of the 40 violating rows
+    # as many benign rows as violating ones in expectation (20 of 120): fillers carry no label
+    assert 5 < len(ok) < 35
     for r in out:
         src = next(x for x in rows if x["pair"] == r["pair"])
         assert src["text"] in r["text"] and r["text"] != src["text"]
         assert any(f in r["text"] for f in fillers)
-        assert (r["extremism"], r["violence"], r["hate"]) == (1, 0, 0)
+        assert (r["extremism"], r["violence"], r["hate"]) == (
+            src["extremism"], src["violence"], src["hate"])
         assert r["id"].startswith(f"{r['pair']}:embedded:")
+
+
+def test_committed_fillers_carry_no_label_in_the_corpus_rows():
+    # Every filler sentence appears around benign rows as well as violating ones.
+    from veguard.data.augment import load_fillers, make_embedded
+    from veguard.data.synthetic import load_synthetic
+
+    rows = make_embedded(load_synthetic(), seed=7)
+    fillers = load_fillers()
+    with_filler = [r for r in rows if any(f in r["text"] for f in fillers)]
+    bad = sum(any(r[c] == 1 for c in ("extremism", "violence", "hate")) for r in with_filler)
+    assert 0.4 < bad / len(with_filler) < 0.6, (bad, len(with_filler))
 
 
 def test_committed_fillers_load():

@@ -97,3 +97,25 @@ def test_no_near_duplicates_after_normalising(rows: list[dict]) -> None:
     # Documents do not share an opening either (a template reused with one word swapped).
     openings = Counter(" ".join(normalize(r["text"]).lower().split()[:12]) for r in rows)
     assert not [t for t, n in openings.items() if n > 1]
+
+
+TWINS = ROOT / "diluted_benign_twins.jsonl"
+
+
+def test_every_diluted_document_has_a_benign_twin_that_keeps_its_chatter(
+        rows: list[dict], tmp_path: Path) -> None:
+    # The twin is the same chatter with the violating sentences removed or replaced, labelled
+    # benign and sharing the pair id (so the same split): without it, long everyday chatter
+    # appears only in violating documents and becomes a violation cue.
+    shutil.copy(TWINS, tmp_path / TWINS.name)
+    twins = {r["pair"]: r for r in load_synthetic(tmp_path)}
+    diluted = {r["pair"]: r for r in rows if _diluted(r)}
+    assert set(twins) == set(diluted)
+    for pair, twin in twins.items():
+        assert not any(twin[label] == 1 for label in FLAGGING_LABELS), pair
+        assert twin["kind"] not in VIOLATING_KINDS, pair
+        source = diluted[pair]["text"]
+        assert twin["text"] != source, pair
+        paragraphs = [p for p in source.split("\n\n") if p.strip()]
+        kept = sum(p in twin["text"] for p in paragraphs)
+        assert kept >= len(paragraphs) // 2, (pair, kept, len(paragraphs))

@@ -165,26 +165,35 @@ def load_fillers(path: str | Path = DEFAULT_FILLERS) -> list[str]:
 def make_embedded(
     rows: list[dict], seed: int, share: float = 0.5, fillers: list[str] | None = None
 ) -> list[dict]:
-    """Return positives: violating texts placed among 1-3 unrelated neutral sentences.
+    """Return rows placed among 1-3 unrelated neutral sentences, violating and benign alike.
 
     The counterweight to `make_contrasts`: a frame that quotes a violation in order to report
     or rebut it is benign, but unrelated chatter around a violation is not, and a model trained
     on contrasts alone learns to let any surrounding text dilute a violation. Each violating
     row is embedded with probability `share`; labels, kind, style and pair are kept.
+
+    Benign rows are embedded too, as many in expectation as violating ones (each with
+    probability `share * violating / benign`, at most 1), so the filler sentences themselves
+    carry no label. Embedding violations alone made them a violation cue: everyday chatter
+    ("Long day, the bus broke down...") was flagged at 0.97 by the model trained so.
     Deterministic for a seed.
     """
     fillers = load_fillers() if fillers is None else fillers
-    out: list[dict] = []
+    violating = []
     for index, row in enumerate(rows):
         pair = row.get("pair") or row.get("id")
         if "text" not in row or not pair:
             raise ValueError(f"rows[{index}]: a row needs `text` and `pair` or `id`")
-        labelled = [row.get(name) for name in FLAGGING_LABELS]
-        if not any(value == 1 for value in labelled):
-            continue
+        violating.append(any(row.get(name) == 1 for name in FLAGGING_LABELS))
+    n_bad = sum(violating)
+    n_ok = len(rows) - n_bad
+    benign_share = min(1.0, share * n_bad / n_ok) if n_ok else 0.0
+    out: list[dict] = []
+    for row, bad in zip(rows, violating, strict=True):
+        pair = row.get("pair") or row.get("id")
         text = " ".join(row["text"].split())
         rng = _rng(seed, str(pair), text, "embedded")
-        if rng.random() >= share:
+        if rng.random() >= (share if bad else benign_share):
             continue
         around = rng.sample(fillers, k=rng.randint(1, 3))
         cut = rng.randint(0, len(around))
