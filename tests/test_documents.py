@@ -154,3 +154,10 @@ def test_recalibration_removes_a_rule_fitted_on_the_old_temperatures(model):
     calibrate_model_dir(model, _long_corpus())
     assert modeldir.read(model).documents is None
     Classifier.load(model)  # loads: no stale rule left behind
+
+
+def test_save_keeps_the_rule(model, tmp_path):
+    clf = Classifier.load(_with_rule(model, [0.0, 0.0, -10.0]))
+    back = Classifier.load(clf.save(tmp_path / "saved"))
+    assert back.documents is not None
+    np.testing.assert_allclose(_scores(back, [LONG]), _scores(clf, [LONG]), atol=1e-6)

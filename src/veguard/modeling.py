@@ -185,6 +185,8 @@ class Classifier:
             trained=self.meta.trained,
             emoji_names=self.meta.emoji_names,  # what the model reads travels with it
             routing=self.meta.routing if self.routing is not None else None,
+            # the rule holds for the thresholds saved beside it (the same temperatures)
+            documents=self.meta.documents if self.documents is not None else None,
         )
         modeldir.write(out, meta)
         self.thresholds.save(out / modeldir.THRESHOLDS_FILE)

@@ -130,6 +130,7 @@ def fit_documents(model_dir: str | Path, corpus=None, recall: float | None = Non
                   view_length: int = VIEW_LENGTH, batch_size: int = 32) -> dict:
     """Fit and write the document rule of `model_dir`; returns the `documents` object."""
     from veguard.backends import load_backend
+    from veguard.cascade import LazyBackend
     from veguard.modeling import Classifier
     from veguard.training.data import check_corpus, label_matrix, read_corpus
 
@@ -145,7 +146,8 @@ def fit_documents(model_dir: str | Path, corpus=None, recall: float | None = Non
     review = np.array([clf.thresholds.review[c] for c in CATEGORIES])
     if recall is None:
         recall = float(clf.thresholds.meta.get("targets", {}).get("review_recall", 0.90))
-    clf.backend = load_backend(model_dir, meta)  # a cascade's larger model, loaded now
+    if isinstance(clf.backend, LazyBackend):  # a cascade's larger model: loaded now
+        clf.backend = load_backend(model_dir, meta)
     alone = Classifier(clf.backend, clf.thresholds, clf.name, clf.meta)  # no prefilter
     rows, views = long_rows(alone, df, ("train", "validation"))
     if len(rows) < 2 * MIN_CLASS:
