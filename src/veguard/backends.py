@@ -188,6 +188,7 @@ class TransformerBackend:
 
     def __init__(self, model: Any, tokenizer: WindowTokenizer, precision: str):
         self.model, self.tokenizer, self.precision = model, tokenizer, precision
+        self._views: dict[int, WindowTokenizer] = {}  # other window sizes (document views)
 
     @classmethod
     def load(cls, path: Path, meta: ModelMeta, precision: str) -> TransformerBackend:
@@ -256,13 +257,12 @@ class TransformerBackend:
         return Windows(self.forward(ids, batch_size), np.asarray(owner), np.asarray(spans))
 
     def _tokenizer_for(self, length: int) -> WindowTokenizer:
-        cache = self.__dict__.setdefault("_views", {})
-        if length not in cache:
+        if length not in self._views:
             # the position table bounds a window: the lean models say how far (MPNet's 514
             # rows hold 512 tokens); 512 for the rest (transformers' classes, ONNX)
             n = min(length, int(getattr(self.model, "max_position_embeddings", None) or 512))
-            cache[length] = WindowTokenizer(self.tokenizer.path, n, n // 4)
-        return cache[length]
+            self._views[length] = WindowTokenizer(self.tokenizer.path, n, n // 4)
+        return self._views[length]
 
 
 def _load_lean(path: Path) -> Any:

@@ -95,8 +95,13 @@ class DocumentRule:
 
     def combine(self, best: np.ndarray, view: np.ndarray) -> np.ndarray:
         """Calibrated logits [n, C] of the best window and of the document view -> scores."""
-        z = self.coef[:, 0] * best + self.coef[:, 1] * view + self.coef[:, 2]
-        return 1.0 / (1.0 + np.exp(-z))
+        return combine(self.coef, best, view)
+
+
+def combine(coef: np.ndarray, best: np.ndarray, view: np.ndarray) -> np.ndarray:
+    """sigmoid(a * best + b * view + c) per category, for coefficients `coef` [C, 3]."""
+    z = coef[:, 0] * best + coef[:, 1] * view + coef[:, 2]
+    return 1.0 / (1.0 + np.exp(-z))
 
 
 def to_logit(p: np.ndarray) -> np.ndarray:

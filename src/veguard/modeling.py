@@ -292,9 +292,11 @@ class Classifier:
                 better = p[k] > best[j]
                 best[j] = np.where(better, p[k], best[j])
                 best_span[live[j], better] = map_span(views[live[j]][1], *map(int, w.spans[k]))
-            long = [j for j in range(len(live)) if counts[live[j]] > 1]
-            if self.documents is not None and long:  # texts of several windows: the rule
-                view = self.view_logits([views[live[j]][0] for j in long], batch_size)
+            long = ([j for j in range(len(live)) if counts[live[j]] > 1]
+                    if self.documents is not None else [])
+            if long:  # texts of several windows: the document rule
+                view = self.window_logits([views[live[j]][0] for j in long], batch_size,
+                                          self.documents.view_length)
                 best[long] = self.documents.combine(to_logit(best[long]), view)
             probs[live] = best
         if self.cache is not None:
@@ -306,11 +308,11 @@ class Classifier:
                 probs[i], counts[i], best_span[i] = probs[j], counts[j], best_span[j]
         return probs, counts, best_span
 
-    def view_logits(self, views: list[str], batch_size: int = 64,
-                    length: int | None = None) -> np.ndarray:
-        """Calibrated logits [n, C] of each model-view text's document view: the best of its
-        windows of `length` tokens (default `documents.view_length`; `veguard.documents`)."""
-        length = self.documents.view_length if length is None else length
+    def window_logits(self, views: list[str], batch_size: int = 64,
+                      length: int | None = None) -> np.ndarray:
+        """Calibrated logits [n, C] of each model-view text: the best of its windows, the
+        model's own or (`length`) windows of that many tokens, as the document view
+        (`veguard.documents`) reads it."""
         w = self.backend.windows(views, batch_size, length)
         z = np.full((len(views), len(CATEGORIES)), -np.inf)
         np.maximum.at(z, np.asarray(w.owner, dtype=int),

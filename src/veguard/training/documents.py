@@ -33,7 +33,7 @@ from pathlib import Path
 import numpy as np
 
 from veguard import modeldir
-from veguard.documents import IDENTITY
+from veguard.documents import IDENTITY, DocumentRule, combine
 from veguard.taxonomy import CATEGORIES, FLAGGING
 
 VIEW_LENGTH = 512
@@ -41,6 +41,7 @@ MIN_CLASS = 10  # labelled documents of each class a category needs for its own 
 MIN_WORDS = 40  # shorter texts are one window at any window size the project uses
 SHIFTS = np.round(np.arange(0.0, 6.01, 0.05), 2)
 _FLAG = [CATEGORIES.index(c) for c in FLAGGING]
+MAXIMUM = np.tile(np.array(IDENTITY), (len(CATEGORIES), 1))  # the best window alone
 
 
 def _log(msg: str) -> None:
@@ -67,16 +68,8 @@ def long_rows(clf, df, splits: tuple[str, ...]):
 def features(clf, views: list[str], view_length: int, batch_size: int = 32):
     """(best-window calibrated logits [n, C], document-view calibrated logits [n, C]) from the
     model alone (no prefilter, no rule)."""
-    w = clf.backend.windows(views, batch_size)
-    best = np.full((len(views), len(CATEGORIES)), -np.inf)
-    np.maximum.at(best, np.asarray(w.owner, dtype=int),
-                  np.asarray(w.logits, dtype=np.float64) / clf._temps)
-    return best, clf.view_logits(views, batch_size, view_length)
-
-
-def _scores(coef: np.ndarray, best: np.ndarray, view: np.ndarray) -> np.ndarray:
-    z = coef[:, 0] * best + coef[:, 1] * view + coef[:, 2]
-    return 1.0 / (1.0 + np.exp(-z))
+    return (clf.window_logits(views, batch_size),
+            clf.window_logits(views, batch_size, view_length))
 
 
 def _flags(probs: np.ndarray, review: np.ndarray) -> np.ndarray:
@@ -92,7 +85,7 @@ def fit_rule(best: np.ndarray, view: np.ndarray, labels: np.ndarray, review: np.
     """Coefficients [C, 3] and what was measured on the fitting documents."""
     from sklearn.linear_model import LogisticRegression
 
-    coef = np.tile(np.array(IDENTITY), (len(CATEGORIES), 1))
+    coef = MAXIMUM.copy()
     per = {}
     for k, c in enumerate(CATEGORIES):
         known = labels[:, k] >= 0
@@ -106,14 +99,13 @@ def fit_rule(best: np.ndarray, view: np.ndarray, labels: np.ndarray, review: np.
         lr = LogisticRegression(C=1.0, max_iter=1000).fit(x, y)
         coef[k] = [float(lr.coef_[0, 0]), float(lr.coef_[0, 1]), float(lr.intercept_[0])]
     violating = _violating(labels)
-    max_recall = float(_flags(_scores(np.tile(np.array(IDENTITY), (len(CATEGORIES), 1)),
-                                      best, view), review)[violating].mean())
+    max_recall = float(_flags(combine(MAXIMUM, best, view), review)[violating].mean())
     goal = min(recall, max_recall)
     shift = SHIFTS[-1]
     for s in SHIFTS:
         trial = coef.copy()
         trial[_FLAG, 2] += s
-        if _flags(_scores(trial, best, view), review)[violating].mean() >= goal - 1e-12:
+        if _flags(combine(trial, best, view), review)[violating].mean() >= goal - 1e-12:
             shift = s
             break
     coef[_FLAG, 2] += shift
@@ -162,9 +154,8 @@ def fit_documents(model_dir: str | Path, corpus=None, recall: float | None = Non
     fitted.update({
         "documents": len(rows), "violating": int(violating.sum()),
         "splits": ["train", "validation"],
-        "maximum": _measure(_flags(_scores(np.tile(np.array(IDENTITY), (len(CATEGORIES), 1)),
-                                           best, view), review), violating),
-        "rule": _measure(_flags(_scores(coef, best, view), review), violating),
+        "maximum": _measure(_flags(combine(MAXIMUM, best, view), review), violating),
+        "rule": _measure(_flags(combine(coef, best, view), review), violating),
     })
     _log(f"fitted in {time.time() - t0:.0f} s: maximum {fitted['maximum']}, "
          f"rule {fitted['rule']} (in sample)")
@@ -181,7 +172,8 @@ def fit_documents(model_dir: str | Path, corpus=None, recall: float | None = Non
         texts = test["text"].tolist()
         clf.cache = None
         before = np.array([r.flagged for r in clf.score(texts, batch_size)])
-        clf.documents = _rule(documents, clf)
+        clf.documents = DocumentRule.from_meta(documents, clf.thresholds.temperature,
+                                               "documents (new)")
         after = np.array([r.flagged for r in clf.score(texts, batch_size)])
         documents["held_back"] = {"split": "test", "documents": len(test),
                                   "violating": int(y.sum()), "maximum": _measure(before, y),
@@ -191,9 +183,3 @@ def fit_documents(model_dir: str | Path, corpus=None, recall: float | None = Non
     documents["fitted"] = time.strftime("%Y-%m-%d")
     modeldir.update(model_dir, documents=documents)
     return documents
-
-
-def _rule(documents: dict, clf):
-    from veguard.documents import DocumentRule
-
-    return DocumentRule.from_meta(documents, clf.thresholds.temperature, "documents (new)")
