@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
-from veguard.calibration import calibrate, ece, fit_temperature, operating_point, sigmoid
+from veguard.calibration import (
+    calibrate,
+    ece,
+    fit_platt,
+    fit_temperature,
+    operating_point,
+    sigmoid,
+)
 from veguard.taxonomy import CATEGORIES
 from veguard.thresholds import Thresholds
 
@@ -31,6 +40,50 @@ def test_fit_temperature_ignores_unknown_labels_and_degenerate_cases():
     assert t_masked == pytest.approx(fit_temperature(z[2000:], y[2000:]), rel=1e-4)
     assert fit_temperature(z, np.zeros(5000, dtype=int)) == 1.0
     assert fit_temperature(z, np.full(5000, -1)) == 1.0
+
+
+def test_fit_platt_recovers_temperature_and_bias():
+    rng = np.random.default_rng(3)
+    true_logits = rng.normal(0, 2.0, size=20000)
+    labels = (rng.random(20000) < sigmoid(true_logits)).astype(int)
+    # Over-confident by 2 and shifted up by 3 (as training with pos_weight ~20 shifts logits):
+    # z = 2 * (true + 1.5), so true = z / 2 - 1.5.
+    t, b = fit_platt(2.0 * (true_logits + 1.5), labels)
+    assert t == pytest.approx(2.0, rel=0.06) and b == pytest.approx(-1.5, abs=0.1)
+    # A temperature alone cannot undo the shift: its calibration is measurably worse.
+    z = 2.0 * (true_logits + 1.5)
+    assert ece(sigmoid(z / t + b), labels) < ece(sigmoid(z / fit_temperature(z, labels)), labels)
+    assert fit_platt(z, np.zeros(20000, dtype=int)) == (1.0, 0.0)
+    assert fit_platt(z, np.full(20000, -1)) == (1.0, 0.0)
+
+
+def test_calibrated_operating_points_keep_the_same_validation_rows():
+    # Platt scaling is monotone: the rows over the review point are the ones over the same
+    # recall target on the raw logits.
+    rng = np.random.default_rng(4)
+    y = (rng.random((3000, len(CATEGORIES))) < 0.2).astype(int)
+    z = y * 2.0 + rng.normal(0, 1.5, size=y.shape) + 2.5  # shifted up
+    th, metrics = calibrate(z, y, review_recall=0.9)
+    scaled = sigmoid(th.scale(z))
+    for j, c in enumerate(CATEGORIES):
+        raw_rp = operating_point(sigmoid(z[:, j]), y[:, j], "recall", 0.9)
+        assert ((scaled[:, j] >= th.review[c]) == (sigmoid(z[:, j]) >= raw_rp["threshold"])).all()
+        assert th.bias[c] < -1.0  # the shift is taken back out
+        assert metrics["categories"][c]["bias"] == th.bias[c]
+        assert metrics["categories"][c]["after"]["ece"] < metrics["categories"][c]["before"]["ece"]
+
+
+def test_thresholds_without_bias_load_as_zero(tmp_path):
+    th = Thresholds.default()
+    th.bias["hate"] = -1.25
+    th.save(tmp_path / "t.json")
+    assert Thresholds.load(tmp_path / "t.json").bias["hate"] == -1.25
+    raw = json.loads((tmp_path / "t.json").read_text())
+    del raw["bias"]  # a file written before biases existed
+    (tmp_path / "t.json").write_text(json.dumps(raw))
+    old = Thresholds.load(tmp_path / "t.json")
+    assert old.bias == {c: 0.0 for c in CATEGORIES}
+    np.testing.assert_allclose(old.scale(np.full((1, len(CATEGORIES)), 2.0)), 2.0)
 
 
 def test_ece_hand_computed():
@@ -105,14 +158,14 @@ def test_calibrate_writes_loadable_thresholds(tmp_path):
     for c in CATEGORIES:
         assert back.review[c] == pytest.approx(th.review[c])
         assert back.auto[c] >= back.review[c]
-        assert back.temperature[c] > 0
+        assert back.temperature[c] > 0 and back.bias[c] == pytest.approx(th.bias[c])
         rec = back.meta["operating_points"][c]["review"]
         assert rec["recall"] >= 0.9 and rec["target"] == "recall>=0.90"
         m = metrics["categories"][c]
         assert set(m["before"]) >= {"precision", "recall", "f1", "auprc", "ece"}
-        # AUPRC is rank-based: temperature scaling must not change it.
+        # AUPRC is rank-based: Platt scaling (monotone) must not change it.
         assert m["before"]["auprc"] == pytest.approx(m["after"]["auprc"])
-        # Temperature minimises NLL; ECE usually follows. Allow slack for binning noise.
+        # Platt scaling minimises NLL; ECE usually follows. Allow slack for binning noise.
         assert m["after"]["ece"] <= m["before"]["ece"] + 0.02
     assert metrics["categories"]["extremism"]["before"]["n"] == n - 50
 

@@ -80,8 +80,9 @@ def test_an_int8_directory_scores_like_its_float_original(tiny_model_factory, tm
 # --- the cascade -------------------------------------------------------------------------
 
 
-def _cascade_dir(tiny_model_factory, tmp_path, clear: dict, review: float = 0.5):
-    """A cascade of two tiny random models, `clear` set by hand."""
+def _cascade_dir(tiny_model_factory, tmp_path, clear: dict, review: float = 0.5,
+                 fast_categories: list[str] | None = None):
+    """A cascade of two tiny random models, `clear` (and `fast_categories`) set by hand."""
     th = Thresholds.default()
     for c in CATEGORIES:
         th.review[c] = review
@@ -92,6 +93,8 @@ def _cascade_dir(tiny_model_factory, tmp_path, clear: dict, review: float = 0.5)
     cascade._copy_model(big, out, int8=False)
     meta = modeldir.read(out)
     meta.prefilter = {"model": str(fast), "clear": clear}
+    if fast_categories is not None:
+        meta.prefilter["fast_categories"] = fast_categories
     modeldir.write(out, meta)
     return out, big, fast
 
@@ -117,6 +120,47 @@ def test_texts_the_fast_model_clears_keep_its_result_and_the_rest_get_the_big_mo
         np.testing.assert_allclose(got[i], want, atol=1e-6)
     assert clf.backend.loaded
     assert clf.prefilter.counts["cleared"] + clf.prefilter.counts["passed"] == len(live)
+
+
+def test_fast_categories_come_from_the_fast_model_for_every_text(tiny_model_factory, tmp_path):
+    out, big, fast = _cascade_dir(tiny_model_factory, tmp_path, {c: 0.0 for c in FLAGGING},
+                                  review=1.0, fast_categories=["offensive"])
+    clf = Classifier.load(out, precision="fp32")
+    assert clf.prefilter.categories == ("offensive",)
+    got = clf.predict_proba(TEXTS)  # clear 0: nothing is cleared, the big model decides
+    want_fast = Classifier.load(fast, precision="fp32").predict_proba(TEXTS)
+    want_big = Classifier.load(big, precision="fp32").predict_proba(TEXTS)
+    j = CATEGORIES.index("offensive")
+    live = [i for i, t in enumerate(TEXTS) if t.strip()]
+    assert clf.prefilter.counts["passed"] == len(live)
+    np.testing.assert_allclose(got[live, j], want_fast[live, j], atol=1e-6)
+    others = [k for k in range(len(CATEGORIES)) if k != j]
+    np.testing.assert_allclose(got[np.ix_(live, others)], want_big[np.ix_(live, others)],
+                               atol=1e-6)
+    assert not np.allclose(want_fast[live, j], want_big[live, j])  # the test can tell
+
+
+def test_a_flagging_category_cannot_come_from_the_fast_model(tiny_model_factory, tmp_path):
+    out, _, _ = _cascade_dir(tiny_model_factory, tmp_path, {c: 0.1 for c in FLAGGING})
+    raw = json.loads((out / modeldir.META_FILE).read_text())
+    raw["prefilter"]["fast_categories"] = ["hate"]
+    (out / modeldir.META_FILE).write_text(json.dumps(raw))
+    with pytest.raises(ValueError, match="prefilter.fast_categories"):
+        Classifier.load(out)
+
+
+def test_choose_fast_categories_takes_what_the_fast_model_ranks_better():
+    rng = np.random.default_rng(2)
+    labels = (rng.random((500, len(CATEGORIES))) < 0.3).astype(float)
+    noise = rng.normal(0, 1, size=labels.shape)
+    good, bad = labels + 0.3 * noise, labels + 3.0 * noise
+    chosen, record = cascade.choose_fast_categories(good, bad, labels)
+    assert chosen == ["offensive"]  # flagging categories are never taken from the fast model
+    assert set(record) == {"offensive"}
+    assert record["offensive"]["auprc_fast"] > record["offensive"]["auprc_model"]
+    assert cascade.choose_fast_categories(bad, good, labels)[0] == []
+    labels[:, CATEGORIES.index("offensive")] = -1  # nothing known: keep the larger model's
+    assert cascade.choose_fast_categories(good, bad, labels) == ([], {})
 
 
 def test_the_big_model_never_loads_when_every_text_is_cleared(tiny_model_factory, tmp_path):
@@ -180,6 +224,8 @@ def test_build_writes_a_cascade_that_loads_and_scores(tiny_model_factory, tmp_pa
     th = Thresholds.load(out / modeldir.THRESHOLDS_FILE)
     assert all(m.prefilter["clear"][c] <= th.review[c] for c in FLAGGING)
     assert (out / m.prefilter["model"]).resolve() == fast.resolve()
+    assert set(m.prefilter["fast_categories"]) <= {"offensive"}
+    assert set(m.prefilter["chosen_on"]["ranking"]) <= {"offensive"}
     results = Classifier.load(out).score(TEXTS)
     assert [r.supported for r in results] == [True] * len(TEXTS)
 

@@ -82,12 +82,28 @@ def test_rule_fitted_at_other_temperatures_is_refused(model):
     assert Classifier.load(model, documents=False).documents is None
 
 
+def test_rule_fitted_at_other_biases_is_refused(model):
+    _with_rule(model, IDENTITY)  # no "bias": fitted before biases, i.e. at 0
+    assert Classifier.load(model).documents is not None
+    th = Thresholds.load(model / modeldir.THRESHOLDS_FILE)
+    th.bias["hate"] = -0.7  # recalibrated afterwards
+    th.save(model / modeldir.THRESHOLDS_FILE)
+    with pytest.raises(ValueError, match="bias.*documents-only"):
+        Classifier.load(model)
+    meta = json.loads((model / modeldir.META_FILE).read_text())
+    meta["documents"]["bias"] = dict(th.bias)
+    (model / modeldir.META_FILE).write_text(json.dumps(meta))
+    assert Classifier.load(model).documents is not None
+
+
 @pytest.mark.parametrize("change, field", [
     ({"view_length": 4}, "documents.view_length"),
     ({"coef": {"extremism": [1, 0, 0]}}, "documents.coef"),
     ({"coef": {c: [1, 0] for c in CATEGORIES}}, "documents.coef.extremism"),
     ({"coef": {c: [1, 0, float("nan")] for c in CATEGORIES}}, "documents.coef.extremism"),
     ({"temperature": {c: -1.0 for c in CATEGORIES}}, "documents.temperature.extremism"),
+    ({"bias": {"hate": 0.0}}, "documents.bias"),
+    ({"bias": {c: "0" for c in CATEGORIES}}, "documents.bias.extremism"),
 ])
 def test_a_broken_rule_names_its_field(model, change, field):
     meta = json.loads((model / modeldir.META_FILE).read_text())

@@ -121,3 +121,36 @@ def test_overlap_catches_a_copied_suite_text(suite_texts):
     rows = [(key.upper() + " !!", f"fake row {name}") for name, key in picked.items()]
     clashes = _overlap(suite_texts, rows)
     assert len(clashes) == len(picked) >= 3, clashes
+
+
+# Hand-written files whose brief was written by someone who had read failing development-suite
+# texts (data/synthetic/README.md, "Veiled threats, quotes and stance edges"): for them the rule
+# is stricter, no five-word sequence in common with any suite text.
+SEEN_BRIEF_FILES = ("other_veiled.jsonl", "other_stance_edges.jsonl")
+NGRAM = 5
+
+
+def _grams(text: str, n: int = NGRAM) -> set[tuple[str, ...]]:
+    words = _key(text).split()
+    return {tuple(words[i:i + n]) for i in range(len(words) - n + 1)}
+
+
+def test_seen_brief_files_share_no_five_words_with_a_suite(suite_texts):
+    import json
+
+    grams: dict[tuple[str, ...], str] = {}
+    for key, where in suite_texts.items():
+        for g in _grams(key):
+            grams.setdefault(g, where)
+    clashes = []
+    for name in SEEN_BRIEF_FILES:
+        path = ROOT / "data" / "synthetic" / name
+        lines = path.read_text(encoding="utf-8").splitlines()
+        assert lines, f"{path} is empty"
+        for no, line in enumerate(lines, 1):
+            for g in _grams(json.loads(line)["text"]) & grams.keys():
+                clashes.append(f"{name}:{no} shares '{' '.join(g)}' with {grams[g]}")
+    assert not clashes, "\n".join(clashes[:20])
+    # and the check can fail: a row made of a suite text's first five words clashes
+    key = next(k for k in suite_texts if len(k.split()) >= NGRAM)
+    assert _grams(" ".join(key.split()[:NGRAM]) + " and more") & grams.keys()

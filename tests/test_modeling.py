@@ -73,10 +73,10 @@ def test_thresholds_and_temperature_applied_as_stored(tiny_model_factory):
     s = base.score(text).scores["extremism"]
     logit = math.log(s / (1 - s))
 
-    def with_thresholds(review, auto, temp=1.0):
+    def with_thresholds(review, auto, temp=1.0, bias=0.0):
         th = Thresholds.default()
         th.review["extremism"], th.auto["extremism"] = review, auto
-        th.temperature["extremism"] = temp
+        th.temperature["extremism"], th.bias["extremism"] = temp, bias
         return Classifier.load(tiny_model_factory(thresholds=th), precision="fp32")
 
     below = with_thresholds(s + 1e-4, 0.999).score(text)
@@ -88,6 +88,9 @@ def test_thresholds_and_temperature_applied_as_stored(tiny_model_factory):
     assert auto.action == "auto"
     hot = with_thresholds(0.9, 0.99, temp=0.5).score(text)
     assert hot.scores["extremism"] == pytest.approx(1 / (1 + math.exp(-logit / 0.5)), abs=1e-5)
+    shifted = with_thresholds(0.9, 0.99, temp=0.5, bias=-1.5).score(text)
+    assert shifted.scores["extremism"] == pytest.approx(
+        1 / (1 + math.exp(-(logit / 0.5 - 1.5))), abs=1e-5)
 
 
 def test_empty_text_scores_zero_and_is_never_flagged(tiny_model_factory):

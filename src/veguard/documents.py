@@ -11,6 +11,7 @@ A model directory may therefore carry a document rule in `veguard.json`:
     "documents": {"view_length": 512,                       # tokens the document view sees
                   "coef": {"extremism": [a, b, c], ...},    # per category
                   "temperature": {"extremism": 1.4, ...},   # the calibration it was fitted on
+                  "bias": {"extremism": -0.8, ...},         # (absent: 0, as before biases)
                   "fitted_on": {...}, "held_back": {...}}   # what was measured
 
 For a text of more than one window, per category, with `m` the calibrated logit of its best
@@ -27,8 +28,9 @@ too few labelled documents keeps the maximum ([1, 0, 0]). Evidence still points 
 window of the flagged category. Single-window texts are untouched, so short-post scores and
 the thresholds chosen on them do not move.
 
-The rule is fitted on calibrated logits, so it holds only for the temperatures it was fitted
-on: a directory recalibrated afterwards is refused until the rule is refitted.
+The rule is fitted on calibrated logits, so it holds only for the calibration (temperatures
+and biases) it was fitted on: a directory recalibrated afterwards is refused until the rule is
+refitted.
 
 What it leaves out: the windows and their scores (`veguard.backends`, `veguard.modeling`),
 and fitting (`veguard.training.documents`).
@@ -43,6 +45,7 @@ from typing import Any
 import numpy as np
 
 from veguard.taxonomy import CATEGORIES
+from veguard.thresholds import Thresholds
 
 IDENTITY = (1.0, 0.0, 0.0)  # a, b, c: the maximum window alone
 
@@ -71,6 +74,12 @@ def check_documents(d: Any, where: str) -> None:
         if not _number(v) or v <= 0:
             raise ValueError(f"{where}: field 'documents.temperature.{c}' must be positive, "
                              f"got {v!r}")
+    bias = d.get("bias", {c: 0.0 for c in CATEGORIES})
+    if not isinstance(bias, dict) or set(bias) != set(CATEGORIES):
+        raise ValueError(f"{where}: field 'documents.bias' needs exactly {', '.join(CATEGORIES)}")
+    for c, v in bias.items():
+        if not _number(v):
+            raise ValueError(f"{where}: field 'documents.bias.{c}' must be a number, got {v!r}")
 
 
 @dataclass(frozen=True)
@@ -81,15 +90,19 @@ class DocumentRule:
     coef: np.ndarray  # [len(CATEGORIES), 3]: a, b, c
 
     @classmethod
-    def from_meta(cls, d: dict, temperature: dict[str, float], where: str) -> DocumentRule:
+    def from_meta(cls, d: dict, thresholds: Thresholds, where: str) -> DocumentRule:
+        """The rule of `d`, refused unless it was fitted on the calibration of `thresholds`."""
         check_documents(d, where)
-        moved = [c for c in CATEGORIES
-                 if not math.isclose(d["temperature"][c], temperature[c], rel_tol=1e-6)]
-        if moved:
-            raise ValueError(
-                f"{where}: the document rule was fitted at temperature "
-                f"{d['temperature'][moved[0]]:.4f} for {moved[0]}, the thresholds now say "
-                f"{temperature[moved[0]]:.4f}: refit it with `veguard train --documents-only`")
+        bias = d.get("bias", {c: 0.0 for c in CATEGORIES})
+        for key, fitted, now in (("temperature", d["temperature"], thresholds.temperature),
+                                 ("bias", bias, thresholds.bias)):
+            moved = [c for c in CATEGORIES
+                     if not math.isclose(fitted[c], now[c], rel_tol=1e-6, abs_tol=1e-9)]
+            if moved:
+                raise ValueError(
+                    f"{where}: the document rule was fitted at {key} {fitted[moved[0]]:.4f} "
+                    f"for {moved[0]}, the thresholds now say {now[moved[0]]:.4f}: refit it "
+                    "with `veguard train --documents-only`")
         return cls(int(d["view_length"]),
                    np.array([d["coef"][c] for c in CATEGORIES], dtype=np.float64))
 

@@ -4,14 +4,15 @@ What it does: loads a model directory (`veguard.modeldir`) through a backend
 (`veguard.backends`: torch, ONNX Runtime or TF-IDF), normalises texts with the one
 `normalize`, reads their language (`veguard.language`: text the English model cannot read is
 not judged, `supported: false`; a mixed post is judged on its English part; emoji are spelled
-as words for models trained so), scores every token window, takes the per-category max, calibrates
-(`veguard.metrics.sigmoid` of logit / temperature), decides a text of several windows by the
-directory's document rule when it has one (`veguard.documents`: the best window and a
-document view of up to 512 tokens), keeps a bounded cache of results by
-normalised text (`ResultCache`), decides with `Thresholds.decide`, and points
-`evidence` at the span of the ORIGINAL text (`veguard.offsets`) whose window drove the top
-flagging score, and, when the directory has a routing model (`veguard.routing`), adds the
-likely movement and behaviour to every result flagged for extremism. `logits()` gives the
+as words for models trained so), scores every token window, takes the per-category max,
+calibrates (`veguard.metrics.sigmoid` of `Thresholds.scale`: logit / temperature + bias),
+decides a text of several windows by the directory's document rule when it has one
+(`veguard.documents`: the best window and a document view of up to 512 tokens), keeps a
+bounded cache of results by normalised text (`ResultCache`), decides with
+`Thresholds.decide`, and points `evidence` at the span of the ORIGINAL text
+(`veguard.offsets`) whose window drove the top flagging score, and, when the directory has a
+routing model (`veguard.routing`), adds the likely movement and behaviour to every result
+flagged for extremism. `logits()` gives the
 raw per-text logits the same way, for calibration.
 
 What it leaves out: file reading and output formats (`veguard.scoring`), writing ONNX files
@@ -129,7 +130,6 @@ class Classifier:
         temps = np.array([thresholds.temperature[c] for c in CATEGORIES], dtype=np.float64)
         if np.any(temps <= 0):
             raise ValueError(f"{name}: temperatures must be positive, got {thresholds.temperature}")
-        self._temps = temps
         size = default_cache_size()
         self.cache: ResultCache | None = ResultCache(size) if size else None
         # How texts of several windows are decided (None: the maximum window); `load` reads
@@ -160,7 +160,7 @@ class Classifier:
             routing = prefilter.clf.routing  # routing labels read the text alone
         clf = cls(impl, thresholds, str(meta.name or p.name), meta, routing, prefilter)
         if documents and meta.documents is not None:
-            clf.documents = DocumentRule.from_meta(meta.documents, thresholds.temperature,
+            clf.documents = DocumentRule.from_meta(meta.documents, thresholds,
                                                    f"{p / modeldir.META_FILE}")
         return clf
 
@@ -185,7 +185,7 @@ class Classifier:
             trained=self.meta.trained,
             emoji_names=self.meta.emoji_names,  # what the model reads travels with it
             routing=self.meta.routing if self.routing is not None else None,
-            # the rule holds for the thresholds saved beside it (the same temperatures)
+            # the rule holds for the thresholds saved beside it (the same calibration)
             documents=self.meta.documents if self.documents is not None else None,
         )
         modeldir.write(out, meta)
@@ -201,13 +201,13 @@ class Classifier:
     # -- scoring --
 
     def _calibrate(self, logits: np.ndarray) -> np.ndarray:
-        return sigmoid(logits, self._temps)
+        return sigmoid(self.thresholds.scale(logits))
 
     def logits(self, texts: list[str], batch_size: int = 64) -> np.ndarray:
         """Raw logits [len(texts), len(CATEGORIES)]: the max over each text's windows.
 
-        The same normalisation, windows, backend and precision as `score`, before temperature.
-        `score` takes the max of sigmoid(logit / T) over windows, which is monotone in the
+        The same normalisation, windows, backend and precision as `score`, before calibration.
+        `score` takes the max of sigmoid(logit / T + b) over windows, which is monotone in the
         logit, so thresholds chosen on these logits hold for its scores (calibration uses this).
         Unlike `score`, blank texts are run through the model too (one window of special tokens).
         Texts the model cannot read (`supported` false) get NaN: they are never judged, so
@@ -276,9 +276,10 @@ class Classifier:
                 i = todo[k]
                 probs[i], counts[i], best_span[i] = fast[0][k], fast[1][k], fast[2][k]
             done = [todo[k] for k in np.flatnonzero(ok)]
-            todo = [todo[k] for k in np.flatnonzero(~ok)]
+            passed = {todo[k]: k for k in np.flatnonzero(~ok)}
+            todo = list(passed)
         else:
-            done = []
+            done, passed = [], {}
         views = {i: self._view(readings[i]) for i in todo}
         # Chunks bound the memory of token lists for very long inputs lists.
         for c in range(0, len(todo), SCORE_CHUNK):
@@ -299,6 +300,10 @@ class Classifier:
                                           self.documents.view_length)
                 best[long] = self.documents.combine(to_logit(best[long]), view)
             probs[live] = best
+        if passed and self.prefilter.categories:  # never-flagging categories the fast
+            cols = self.prefilter.columns          # stage ranks better: its score for all
+            for i, k in passed.items():
+                probs[i, cols], best_span[i, cols] = fast[0][k, cols], fast[2][k, cols]
         if self.cache is not None:
             for i in done + todo:
                 self.cache.put(norm[i], (probs[i].copy(), int(counts[i]), best_span[i].copy()))
@@ -315,8 +320,7 @@ class Classifier:
         (`veguard.documents`) reads it."""
         w = self.backend.windows(views, batch_size, length)
         z = np.full((len(views), len(CATEGORIES)), -np.inf)
-        np.maximum.at(z, np.asarray(w.owner, dtype=int),
-                      np.asarray(w.logits, dtype=np.float64) / self._temps)
+        np.maximum.at(z, np.asarray(w.owner, dtype=int), self.thresholds.scale(w.logits))
         return z
 
     def predict_proba(self, texts: list[str], batch_size: int = 64) -> np.ndarray:

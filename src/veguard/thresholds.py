@@ -1,12 +1,14 @@
 """Operating points stored beside the weights (`thresholds.json`), and the one flag decision.
 
-A model directory carries per-category temperatures and two operating points per category:
+A model directory carries per-category calibration (a temperature T and a bias b: the score is
+sigmoid(logit / T + b), `scale` computes the inside) and two operating points per category:
 `review` (high recall: what goes to the human queue, and what sets `flagged`) and `auto`
 (high precision: automatic action). Thresholds are artefacts, never literals in code.
 
 File format (version 1):
     {"version": 1,
      "temperature": {"extremism": 1.3, ...},
+     "bias": {"extremism": -0.8, ...},            # absent in files from before 2026-12-06: 0
      "operating_points": {"extremism": {"review": {"threshold": 0.31, "precision": 0.8,
                                                    "recall": 0.93, "target": "recall>=0.90"},
                                         "auto":   {...}}, ...},
@@ -19,6 +21,8 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from veguard.taxonomy import CATEGORIES, FLAGGING
 
 
@@ -27,6 +31,7 @@ class Thresholds:
     review: dict[str, float]
     auto: dict[str, float]
     temperature: dict[str, float] = field(default_factory=lambda: {c: 1.0 for c in CATEGORIES})
+    bias: dict[str, float] = field(default_factory=lambda: {c: 0.0 for c in CATEGORIES})
     meta: dict = field(default_factory=dict)  # the rest of the file, kept for reports
 
     @classmethod
@@ -49,6 +54,7 @@ class Thresholds:
             review={c: float(ops[c]["review"]["threshold"]) for c in CATEGORIES},
             auto={c: float(ops[c]["auto"]["threshold"]) for c in CATEGORIES},
             temperature={c: float(raw.get("temperature", {}).get(c, 1.0)) for c in CATEGORIES},
+            bias={c: float(raw.get("bias", {}).get(c, 0.0)) for c in CATEGORIES},
             meta=raw,
         )
 
@@ -57,6 +63,7 @@ class Thresholds:
         out = dict(self.meta)
         out["version"] = 1
         out["temperature"] = dict(self.temperature)
+        out["bias"] = dict(self.bias)
         out["operating_points"] = {
             c: {
                 "review": {**ops.get(c, {}).get("review", {}), "threshold": self.review[c]},
@@ -65,6 +72,13 @@ class Thresholds:
             for c in CATEGORIES
         }
         return out
+
+    def scale(self, logits: np.ndarray) -> np.ndarray:
+        """Calibrated logits: logit / T + b per category column of `logits` [..., C] (float64);
+        the score is their sigmoid. The one place the calibration map is written."""
+        temps = np.array([self.temperature[c] for c in CATEGORIES], dtype=np.float64)
+        bias = np.array([self.bias[c] for c in CATEGORIES], dtype=np.float64)
+        return np.asarray(logits, dtype=np.float64) / temps + bias
 
     def save(self, path: str | Path) -> None:
         Path(path).write_text(json.dumps(self.to_json(), indent=2) + "\n", encoding="utf-8")

@@ -61,7 +61,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"veguard train: {e}", file=sys.stderr)
             return 1
         for c in th.review:
-            print(f"{c}: T={th.temperature[c]:.3f} review={th.review[c]:.4f} auto={th.auto[c]:.4f}")
+            print(f"{c}: T={th.temperature[c]:.3f} b={th.bias[c]:+.3f} "
+                  f"review={th.review[c]:.4f} auto={th.auto[c]:.4f}")
         return 0
 
     if opts.documents_only:

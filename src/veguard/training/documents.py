@@ -165,6 +165,7 @@ def fit_documents(model_dir: str | Path, corpus=None, recall: float | None = Non
         "view_length": int(view_length),
         "coef": {c: [round(float(x), 6) for x in coef[k]] for k, c in enumerate(CATEGORIES)},
         "temperature": {c: float(clf.thresholds.temperature[c]) for c in CATEGORIES},
+        "bias": {c: float(clf.thresholds.bias[c]) for c in CATEGORIES},
         "fitted_on": fitted,
     }
     if len(test):
@@ -172,7 +173,7 @@ def fit_documents(model_dir: str | Path, corpus=None, recall: float | None = Non
         texts = test["text"].tolist()
         clf.cache = None
         before = np.array([r.flagged for r in clf.score(texts, batch_size)])
-        clf.documents = DocumentRule.from_meta(documents, clf.thresholds.temperature,
+        clf.documents = DocumentRule.from_meta(documents, clf.thresholds,
                                                "documents (new)")
         after = np.array([r.flagged for r in clf.score(texts, batch_size)])
         documents["held_back"] = {"split": "test", "documents": len(test),
