@@ -29,7 +29,7 @@ TFIDF_FILE = "tfidf.joblib"
 # Optional: the routing-label model (`veguard.routing`); absent, results carry no `routing`.
 ROUTING_FILE = "routing.joblib"
 KINDS = ("transformer", "tfidf")
-DEFAULT_MODEL = "models/veguard-cascade-v5"
+DEFAULT_MODEL = "models/veguard-cascade-v6"
 DEFAULT_MAX_LENGTH = 256
 
 
