@@ -52,7 +52,7 @@ def test_alone_equals_batched_with_long_texts(tiny_model_factory, model, precisi
     # so any drift in a batch flips a decision.
     mid = {c: float(np.median(alone[:, k])) for k, c in enumerate(CATEGORIES)}
     th = Thresholds(review=mid, auto={c: min(1.0, v + 1e-4) for c, v in mid.items()},
-                    temperature=probe.thresholds.temperature)
+                    temperature=probe.thresholds.temperature, bias=probe.thresholds.bias)
     # Same model (both stages when the shipped model is a cascade), thresholds on the edge.
     clf = Classifier(probe.backend, th, probe.name, probe.meta, probe.routing, probe.prefilter)
     clf.cache = None
