@@ -151,8 +151,8 @@ def load_prefilter(path: Path, meta: modeldir.ModelMeta, precision: str | None,
 def choose_fast_categories(fast: np.ndarray, big: np.ndarray,
                            labels: np.ndarray) -> tuple[list[str], dict]:
     """The categories that never flag whose validation AUPRC is higher with the fast model's
-    scores than with the larger model's; and both AUPRCs."""
-    from sklearn.metrics import average_precision_score
+    scores than with the larger model's; and both AUPRCs (the evaluation's own formula)."""
+    from veguard.metrics import auprc
 
     chosen, record = [], {}
     for c in CATEGORIES:
@@ -163,8 +163,8 @@ def choose_fast_categories(fast: np.ndarray, big: np.ndarray,
         y = labels[known, j]
         if len(y) == 0 or y.min() == y.max():
             continue  # nothing to rank on: keep the larger model's
-        record[c] = {"auprc_fast": round(float(average_precision_score(y, fast[known, j])), 4),
-                     "auprc_model": round(float(average_precision_score(y, big[known, j])), 4)}
+        record[c] = {"auprc_fast": round(auprc(y, fast[known, j]), 4),
+                     "auprc_model": round(auprc(y, big[known, j]), 4)}
         if record[c]["auprc_fast"] > record[c]["auprc_model"]:
             chosen.append(c)
     return chosen, record

@@ -127,8 +127,7 @@ class Classifier:
         self.thresholds = thresholds
         self.name = name
         self.meta = meta or ModelMeta(kind=backend.kind, name=name)
-        temps = np.array([thresholds.temperature[c] for c in CATEGORIES], dtype=np.float64)
-        if np.any(temps <= 0):
+        if any(thresholds.temperature[c] <= 0 for c in CATEGORIES):
             raise ValueError(f"{name}: temperatures must be positive, got {thresholds.temperature}")
         size = default_cache_size()
         self.cache: ResultCache | None = ResultCache(size) if size else None
