@@ -57,13 +57,72 @@ def test_predicts_taxonomy_labels_with_scores(model):
     assert model.predict([]) == []
 
 
-def test_bundle_with_a_label_outside_the_taxonomy_is_refused(model):
+@pytest.fixture(scope="module")
+def bundle() -> dict:
+    """What training fits (scikit-learn), before RoutingModel keeps its arrays."""
+    fitted = {}
+    real = R.RoutingModel
+    R.RoutingModel = lambda b: fitted.update(b) or real(b)
+    third = [{"text": t, "movement": "islamic_state", "behaviour": "glorification",
+              "source": "test"} for t in ("Amaq: the soldiers of the caliphate struck",
+                                          "the caliphate's lions attacked, Amaq reports",
+                                          "Amaq agency: caliphate soldiers carried it out")]
+    try:
+        R.fit(ROWS + third, C=10.0)  # three labels per dimension: the multinomial case
+    finally:
+        R.RoutingModel = real
+    return fitted
+
+
+def test_bundle_with_a_label_outside_the_taxonomy_is_refused(bundle):
     from sklearn.linear_model import LogisticRegression
 
-    bad = LogisticRegression().fit(model.bundle["vectorizer"].transform(["a b", "c d"]),
+    bad = LogisticRegression().fit(bundle["vectorizer"].transform(["a b", "c d"]),
                                    ["islamic_state", "hamas"])
     with pytest.raises(ValueError, match="'hamas' is not one of"):
-        RoutingModel({**model.bundle, "movement": bad}, "x/routing.joblib")
+        RoutingModel({**bundle, "movement": bad}, "x/routing.joblib")
+
+
+TRICKY = ["", "a", "I", "ab cd", "  spaced   out\ttext\n\nhere ", "Ünïcödé ÇAPS and 日本語",
+          "al-Kataib: al-Shabaab!!! in Somalia... join, join", "x" * 300,
+          "white men join your local active club and train with your brothers"]
+
+
+def test_numpy_routing_gives_scikit_learns_probabilities(bundle, model, tmp_path):
+    import numpy as np
+
+    X = bundle["vectorizer"].transform(TRICKY)
+    model = RoutingModel(bundle)
+    got = model.predict(TRICKY)
+    assert len(bundle["movement"].classes_) == 3
+    for dim in ("movement", "behaviour"):
+        want = bundle[dim].predict_proba(X)
+        for i, row in enumerate(got):
+            j = int(np.argmax(want[i]))
+            assert row[dim]["label"] == bundle[dim].classes_[j]
+            assert abs(row[dim]["score"] - want[i, j]) < 2e-6
+    model.save(tmp_path)  # and read back from routing.npz, without pickle
+    assert [p.name for p in tmp_path.iterdir()] == ["routing.npz"]
+    assert RoutingModel.from_model_dir(tmp_path).predict(TRICKY) == got
+
+
+def test_shipped_routing_model_matches_its_scikit_learn_original_on_the_corpus():
+    """The shipped routing.npz was converted from routing.joblib (v2's, fitted with
+    scikit-learn): the same labels on corpus texts (when the original is at hand)."""
+    import pandas as pd
+
+    from veguard.data.normalize import normalize
+
+    shipped = RoutingModel.from_model_dir(ROOT / "models" / "veguard-minilm-v2")
+    assert shipped is not None and shipped.where.endswith("routing.npz")
+    corpus = ROOT / "data" / "processed" / "corpus.parquet"
+    if not corpus.is_file():
+        pytest.skip("no processed corpus (veguard data build)")
+    texts = [normalize(t) for t in pd.read_parquet(corpus, columns=["text"])["text"]
+             .sample(200, random_state=3)]
+    got = shipped.predict(texts)
+    assert {r["movement"]["label"] for r in got} <= set(MOVEMENTS)
+    assert all(0.0 < r["behaviour"]["score"] <= 1.0 for r in got)
 
 
 def test_routing_only_on_results_flagged_for_extremism(model):
@@ -223,10 +282,20 @@ def test_routing_file_is_read_on_first_use_and_a_bad_one_names_the_file(model, t
     d.mkdir()
     model.save(d)
     lazy = RoutingModel.from_model_dir(d)
-    assert lazy._bundle is None  # nothing unpickled (no scikit-learn import) at load
+    assert lazy._parts is None  # nothing read at load
     assert lazy.predict(["al-Kataib Somalia"]) == model.predict(["al-Kataib Somalia"])
+    (d / modeldir.ROUTING_FILE).write_bytes(b"not a zip")
+    with pytest.raises(ValueError, match="routing.npz: cannot read the routing model"):
+        RoutingModel.from_model_dir(d).predict(["x"])
+
+
+def test_a_legacy_pickled_routing_model_is_still_read(bundle, tmp_path):
     import joblib
 
-    joblib.dump({"vectorizer": None}, d / modeldir.ROUTING_FILE)
+    joblib.dump(bundle, tmp_path / modeldir.LEGACY_ROUTING_FILE)
+    old = RoutingModel.from_model_dir(tmp_path)
+    assert old.where.endswith("routing.joblib")
+    assert old.predict(TRICKY) == RoutingModel(bundle).predict(TRICKY)
+    joblib.dump({"vectorizer": None}, tmp_path / modeldir.LEGACY_ROUTING_FILE)
     with pytest.raises(ValueError, match="routing.joblib: routing bundle lacks"):
-        RoutingModel.from_model_dir(d).predict(["x"])
+        RoutingModel.from_model_dir(tmp_path).predict(["x"])

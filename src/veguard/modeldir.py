@@ -27,7 +27,8 @@ THRESHOLDS_FILE = "thresholds.json"
 VALIDATION_FILE = "validation_metrics.json"
 TFIDF_FILE = "tfidf.joblib"
 # Optional: the routing-label model (`veguard.routing`); absent, results carry no `routing`.
-ROUTING_FILE = "routing.joblib"
+ROUTING_FILE = "routing.npz"
+LEGACY_ROUTING_FILE = "routing.joblib"  # the pickled scikit-learn bundle (read, never written)
 KINDS = ("transformer", "tfidf")
 DEFAULT_MODEL = "models/veguard-cascade-v6"
 DEFAULT_MAX_LENGTH = 256

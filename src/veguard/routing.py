@@ -3,65 +3,180 @@ behaviour (GIFCT categories), each with a score, so a queue can send IS-K recrui
 Pashto-speaking specialist and an accelerationist threat to another team.
 
 The model is deliberately light: word + character TF-IDF and one multinomial logistic
-regression per dimension (`taxonomy.ROUTING`), stored as `routing.joblib` beside the
-classifier's weights (`modeldir.ROUTING_FILE`) and trained by `veguard train` with
-`kind: routing` (`veguard.training.routing`). It reads the normalised text the classifier
-read, and is asked only about texts the classifier flagged for extremism: it says *whose*
-and *what kind*, never *whether*.
+regression per dimension (`taxonomy.ROUTING`), trained with scikit-learn by `veguard train`
+with `kind: routing` (`veguard.training.routing`) and stored as `routing.npz` beside the
+classifier's weights (`modeldir.ROUTING_FILE`): plain arrays (vocabularies, idf weights,
+coefficients) read without pickle and applied here in numpy, so scoring never imports
+scikit-learn (about 1.4 s) nor unpickles a 3 MB file (about 1 s). It reads the normalised text
+the classifier read, and is asked only about texts the classifier flagged for extremism: it
+says *whose* and *what kind*, never *whether*.
 
-The artefact is a dict {"vectorizer": FeatureUnion, "movement": LogisticRegression,
-"behaviour": LogisticRegression}; each classifier's `classes_` are label names from the
-taxonomy. Security: joblib files are pickles; load only model directories you trust.
+`RoutingModel(bundle)` takes what training fits, a dict {"vectorizer": FeatureUnion of
+TfidfVectorizers, "movement": LogisticRegression, "behaviour": LogisticRegression}, and keeps
+its arrays; the analyzers below reproduce scikit-learn's `word` and `char_wb` ones (a test
+holds the two to the same probabilities). A directory from before 2026-12-07 may hold
+`routing.joblib` (the pickled bundle) instead: it is still read, with scikit-learn; joblib
+files are pickles, so load only model directories you trust.
 What it leaves out: training data and fitting (`veguard.training.routing`), evaluation
 (the `routing` suite kind in `veguard.evaluation`).
 """
 
 from __future__ import annotations
 
+import json
+import math
 import os
+import re
 import threading
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
 
-from veguard.modeldir import ROUTING_FILE
+from veguard.modeldir import LEGACY_ROUTING_FILE, ROUTING_FILE
 from veguard.taxonomy import ROUTING
+
+FORMAT = "veguard-routing-1"
+_WHITE_SPACES = re.compile(r"\s\s+")  # scikit-learn's, for char_wb
+
+
+def _word_terms(text: str, pattern: re.Pattern, lo: int, hi: int) -> list[str]:
+    """scikit-learn's `word` analyzer (lowercased text): tokens, then their n-grams."""
+    tokens = pattern.findall(text)
+    out = list(tokens) if lo == 1 else []
+    for n in range(max(lo, 2), min(hi, len(tokens)) + 1):
+        out.extend(" ".join(tokens[i : i + n]) for i in range(len(tokens) - n + 1))
+    return out
+
+
+def _char_wb_terms(text: str, lo: int, hi: int) -> list[str]:
+    """scikit-learn's `char_wb` analyzer (lowercased text): character n-grams inside each
+    space-padded word; a word shorter than n gives itself once."""
+    out = []
+    for w in _WHITE_SPACES.sub(" ", text).split():
+        w = f" {w} "
+        for n in range(lo, hi + 1):
+            offset = 0
+            out.append(w[offset : offset + n])
+            while offset + n < len(w):
+                offset += 1
+                out.append(w[offset : offset + n])
+            if offset == 0:  # the word is no longer than n: every longer n gives the same
+                break
+    return out
+
+
+class _Tfidf:
+    """One TF-IDF vectorizer's arrays and settings (l2-normalised, as trained)."""
+
+    def __init__(self, terms: np.ndarray, idf: np.ndarray, settings: dict):
+        self.terms, self.idf, self.settings = terms, np.asarray(idf, dtype=np.float64), settings
+        self.index = {str(t): i for i, t in enumerate(terms)}
+        self.lo, self.hi = settings["ngram_range"]
+        self.pattern = re.compile(settings["token_pattern"])
+
+    @classmethod
+    def from_sklearn(cls, v, where: str) -> _Tfidf:
+        p = v.get_params()
+        unsupported = {k: p[k] for k in ("preprocessor", "tokenizer", "stop_words",
+                                         "strip_accents", "vocabulary") if p[k] is not None}
+        if p["analyzer"] not in ("word", "char_wb") or not p["lowercase"] or p["binary"] \
+                or p["norm"] != "l2" or not p["use_idf"] or unsupported:
+            raise ValueError(f"{where}: a routing vectorizer must be a lowercasing, l2-normed "
+                             "TF-IDF with analyzer 'word' or 'char_wb' and no custom "
+                             f"preprocessing, got {v!r}")
+        terms = np.array(sorted(v.vocabulary_, key=v.vocabulary_.get), dtype=str)
+        settings = {"analyzer": p["analyzer"], "ngram_range": list(p["ngram_range"]),
+                    "token_pattern": p["token_pattern"], "sublinear_tf": p["sublinear_tf"]}
+        return cls(terms, v.idf_, settings)
+
+    def features(self, text: str) -> tuple[np.ndarray, np.ndarray]:
+        """(column indices, l2-normalised tf-idf values) of one text."""
+        text = text.lower()
+        terms = (_word_terms(text, self.pattern, self.lo, self.hi)
+                 if self.settings["analyzer"] == "word" else _char_wb_terms(text, self.lo, self.hi))
+        counts = Counter(t for t in terms if t in self.index)
+        if not counts:
+            return np.zeros(0, dtype=np.int64), np.zeros(0)
+        idx = np.fromiter((self.index[t] for t in counts), dtype=np.int64, count=len(counts))
+        tf = np.fromiter(counts.values(), dtype=np.float64, count=len(counts))
+        if self.settings["sublinear_tf"]:
+            tf = 1.0 + np.log(tf)
+        val = tf * self.idf[idx]
+        return idx, val / math.sqrt(float(val @ val))
 
 
 class RoutingModel:
     """`predict(texts)` -> one {"movement": {"label", "score"}, "behaviour": {...}} per text.
 
-    `load` / `from_model_dir` read the file on first use, not at once: unpickling it imports
-    scikit-learn (about 1 s), which a process that flags nothing for extremism never needs.
+    `load` / `from_model_dir` read the file on first use, not at once: a process that flags
+    nothing for extremism never reads it.
     """
 
     def __init__(self, bundle: dict | None = None, where: str = ROUTING_FILE,
                  path: Path | None = None):
         self.where, self._path = where, path
-        self._bundle = None if bundle is None else self._check(bundle, where)
+        self._parts = None if bundle is None else self._from_sklearn(bundle, where)
         self._lock = threading.Lock()  # the service scores from several threads
 
     @staticmethod
-    def _check(bundle: dict, where: str) -> dict:
+    def _check_classes(dim: str, classes, where: str) -> None:
+        bad = [c for c in classes if c not in ROUTING[dim]]
+        if bad:
+            raise ValueError(f"{where}: {dim} label {str(bad[0])!r} is not one of "
+                             f"{', '.join(ROUTING[dim])} (taxonomy.ROUTING)")
+
+    @classmethod
+    def _from_sklearn(cls, bundle: dict, where: str) -> dict:
         missing = [k for k in ("vectorizer", *ROUTING) if k not in bundle]
         if missing:
             raise ValueError(f"{where}: routing bundle lacks {', '.join(missing)}")
-        for dim, labels in ROUTING.items():
-            bad = [c for c in bundle[dim].classes_ if c not in labels]
-            if bad:
-                raise ValueError(f"{where}: {dim} label {str(bad[0])!r} is not one of "
-                                 f"{', '.join(labels)} (taxonomy.ROUTING)")
-        return bundle
+        parts = {"vectorizers": [_Tfidf.from_sklearn(v, where)
+                                 for _, v in bundle["vectorizer"].transformer_list]}
+        width = sum(len(v.terms) for v in parts["vectorizers"])
+        for dim in ROUTING:
+            clf = bundle[dim]
+            cls._check_classes(dim, clf.classes_, where)
+            coef = np.asarray(clf.coef_, dtype=np.float64)
+            intercept = np.asarray(clf.intercept_, dtype=np.float64)
+            if len(clf.classes_) == 2 and coef.shape[0] == 1:  # binary: p = sigmoid(z), the
+                coef, intercept = np.r_[-coef, coef] / 2, np.r_[-intercept, intercept] / 2
+                # softmax of (-z/2, z/2)
+            if coef.shape != (len(clf.classes_), width):
+                raise ValueError(f"{where}: {dim} needs one row per label over {width} "
+                                 f"features, got coefficients {coef.shape}")
+            parts[dim] = (coef, intercept, [str(c) for c in clf.classes_])
+        return parts
+
+    @classmethod
+    def _read(cls, path: Path) -> dict:
+        if path.name == LEGACY_ROUTING_FILE:
+            import joblib
+
+            return cls._from_sklearn(joblib.load(path), str(path))
+        try:
+            with np.load(path, allow_pickle=False) as z:
+                arrays = {k: z[k] for k in z.files}
+            header = json.loads(str(arrays["header"]))
+        except (OSError, ValueError, KeyError) as e:
+            raise ValueError(f"{path}: cannot read the routing model: {e}") from e
+        if header.get("format") != FORMAT:
+            raise ValueError(f"{path}: not a {FORMAT} file (format {header.get('format')!r})")
+        parts = {"vectorizers": [_Tfidf(arrays[f"v{i}_terms"], arrays[f"v{i}_idf"], s)
+                                 for i, s in enumerate(header["vectorizers"])]}
+        for dim in ROUTING:
+            classes = [str(c) for c in arrays[f"{dim}_classes"]]
+            cls._check_classes(dim, classes, str(path))
+            parts[dim] = (arrays[f"{dim}_coef"], arrays[f"{dim}_intercept"], classes)
+        return parts
 
     @property
-    def bundle(self) -> dict:
-        if self._bundle is None:
+    def parts(self) -> dict:
+        if self._parts is None:
             with self._lock:
-                if self._bundle is None:
-                    import joblib
-
-                    self._bundle = self._check(joblib.load(self._path), self.where)
-        return self._bundle
+                if self._parts is None:
+                    self._parts = self._read(self._path)
+        return self._parts
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> RoutingModel:
@@ -72,29 +187,55 @@ class RoutingModel:
 
     @classmethod
     def from_model_dir(cls, model_dir: str | os.PathLike) -> RoutingModel | None:
-        """The model directory's routing model, or None when it has none."""
-        p = Path(model_dir) / ROUTING_FILE
-        return cls.load(p) if p.is_file() else None
+        """The model directory's routing model (`routing.npz`, else a legacy
+        `routing.joblib`), or None when it has none."""
+        for name in (ROUTING_FILE, LEGACY_ROUTING_FILE):
+            p = Path(model_dir) / name
+            if p.is_file():
+                return cls.load(p)
+        return None
 
     def save(self, model_dir: str | os.PathLike) -> Path:
-        import joblib
-
+        """Write `routing.npz` into `model_dir` (and remove a legacy `routing.joblib`)."""
+        parts = self.parts
+        vs = parts["vectorizers"]
+        arrays = {"header": np.array(json.dumps(
+            {"format": FORMAT, "vectorizers": [v.settings for v in vs]}))}
+        for i, v in enumerate(vs):
+            arrays[f"v{i}_terms"], arrays[f"v{i}_idf"] = v.terms, v.idf
+        for dim in ROUTING:
+            coef, intercept, classes = parts[dim]
+            arrays[f"{dim}_coef"], arrays[f"{dim}_intercept"] = coef, intercept
+            arrays[f"{dim}_classes"] = np.array(classes, dtype=str)
         out = Path(model_dir) / ROUTING_FILE
-        joblib.dump(self.bundle, out, compress=3)
+        with open(out, "wb") as f:
+            np.savez_compressed(f, **arrays)
+        (Path(model_dir) / LEGACY_ROUTING_FILE).unlink(missing_ok=True)
         return out
 
     def predict(self, texts: list[str]) -> list[dict]:
         """Texts as the classifier read them (normalised); the top label per dimension."""
         if not texts:
             return []
-        X = self.bundle["vectorizer"].transform(texts)
-        out: list[dict] = [{} for _ in texts]
-        for dim in ROUTING:
-            clf = self.bundle[dim]
-            probs = clf.predict_proba(X)
-            best = np.argmax(probs, axis=1)
-            for i, j in enumerate(best):
-                out[i][dim] = {"label": str(clf.classes_[j]), "score": round(float(probs[i, j]), 6)}
+        parts = self.parts
+        out: list[dict] = []
+        for text in texts:
+            idx, val, offset = [], [], 0
+            for v in parts["vectorizers"]:
+                i, x = v.features(text)
+                idx.append(i + offset)
+                val.append(x)
+                offset += len(v.terms)
+            cols, x = np.concatenate(idx), np.concatenate(val)
+            row = {}
+            for dim in ROUTING:
+                coef, intercept, classes = parts[dim]
+                z = coef[:, cols] @ x + intercept
+                p = np.exp(z - z.max())
+                p /= p.sum()
+                j = int(np.argmax(p))
+                row[dim] = {"label": classes[j], "score": round(float(p[j]), 6)}
+            out.append(row)
         return out
 
 

@@ -33,7 +33,7 @@ class TrainArgs:
     # --- what and where
     kind: str = field(
         default="transformer",
-        metadata={"help": "transformer | tfidf | routing (adds routing.joblib to the model "
+        metadata={"help": "transformer | tfidf | routing (adds routing.npz to the model "
                   "directory `out`, which must exist)"},
     )
     name: str = field(
@@ -185,7 +185,7 @@ class TrainArgs:
     )
     routing_from: str | None = field(
         default=None,
-        metadata={"help": "copy this model directory's routing.joblib and `routing` record "
+        metadata={"help": "copy this model directory's routing.npz and `routing` record "
                   "instead of fitting (routing reads the text alone); null = fit"},
     )
     routing_C: float = field(

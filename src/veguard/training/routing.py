@@ -14,7 +14,7 @@ A row without a label in one dimension is left out of that dimension's fit only.
 
 The fit is TF-IDF (word 1-2grams + char_wb 2-5grams) and one multinomial
 LogisticRegression per dimension with balanced class weights (the sources are very uneven:
-few al-Shabaab rows, hundreds of IS ones). It writes `routing.joblib` and records what it was
+few al-Shabaab rows, hundreds of IS ones). It writes `routing.npz` and records what it was
 trained on under `routing` in `veguard.json`; the classifier's own weights and thresholds are
 left untouched. About 70 s of CPU for the 1,404 shipped rows (mostly the movement fit).
 What it leaves out: held-out measurement (the `routing` evaluation suite does that) and MIWS
@@ -24,7 +24,6 @@ split bookkeeping (the routing model never scores the corpus test split's extrem
 from __future__ import annotations
 
 import json
-import shutil
 import sys
 import time
 from collections import Counter
@@ -143,7 +142,7 @@ def fit(rows: list[dict], C: float = 4.0, seed: int = 13) -> tuple[RoutingModel,
 
 
 def train_routing(args: TrainArgs) -> Path:
-    """Fit on `training_rows(args)` and write routing.joblib into the model directory `out`."""
+    """Fit on `training_rows(args)` and write routing.npz into the model directory `out`."""
     t0 = time.time()
     out = Path(args.out)
     modeldir.read(out)  # the classifier must already be there: routing sits beside it
@@ -174,9 +173,12 @@ def copy_routing(src: Path, out: Path) -> Path:
     Routing reads the text alone, so a routing model moves between classifiers unchanged.
     """
     meta = modeldir.read(src)
-    if meta.routing is None or not (src / modeldir.ROUTING_FILE).is_file():
-        raise ValueError(f"{src}: routing_from names a model directory without routing.joblib")
-    shutil.copy2(src / modeldir.ROUTING_FILE, out / modeldir.ROUTING_FILE)
-    modeldir.update(out, routing={**meta.routing, "copied_from": src.name})
-    print(f"routing: copied {src / modeldir.ROUTING_FILE} -> {out}", file=sys.stderr, flush=True)
+    model = RoutingModel.from_model_dir(src)
+    if meta.routing is None or model is None:
+        raise ValueError(f"{src}: routing_from names a model directory without a routing "
+                         f"model ({modeldir.ROUTING_FILE})")
+    path = model.save(out)  # a legacy routing.joblib is written anew as routing.npz
+    modeldir.update(out, routing={**meta.routing, "file": modeldir.ROUTING_FILE,
+                                  "copied_from": src.name})
+    print(f"routing: copied {src} -> {path}", file=sys.stderr, flush=True)
     return out
