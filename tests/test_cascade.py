@@ -241,6 +241,34 @@ def test_build_writes_a_cascade_that_loads_and_scores(tiny_model_factory, tmp_pa
         assert (again / f.name).read_bytes() == f.read_bytes()
 
 
+def test_fast_categories_are_decided_at_the_fast_models_points(tiny_model_factory,
+                                                                 tmp_path, monkeypatch):
+    from veguard.training.data import read_corpus
+    from veguard.training.recalibrate import calibrate_model_dir
+
+    big = tiny_model_factory(seed=4)
+    meta = modeldir.read(big)
+    meta.trained = {"config": {"val_source_cap": 400, "seed": 5}}
+    modeldir.write(big, meta)
+    th = Thresholds.default()
+    th.review["offensive"], th.auto["offensive"] = 0.123, 0.456
+    fast = tiny_model_factory(seed=5, thresholds=th)
+    monkeypatch.setattr(cascade, "choose_fast_categories",
+                        lambda f, b, y: (["offensive"], {"offensive": {}}))
+    out = cascade.build(big, fast, tmp_path / "c", corpus=read_corpus(TOY), int8=False)
+
+    def offensive_points():
+        got = Thresholds.load(out / modeldir.THRESHOLDS_FILE)
+        assert "prefilter" in got.meta["operating_points"]["offensive"]["review"]["from"]
+        return got.review["offensive"], got.auto["offensive"]
+
+    assert offensive_points() == (0.123, 0.456)
+    assert modeldir.read(out).prefilter["fast_categories"] == ["offensive"]
+    calibrate_model_dir(out, read_corpus(TOY))  # recalibrating the cascade keeps them
+    assert offensive_points() == (0.123, 0.456)
+    assert Thresholds.load(big / modeldir.THRESHOLDS_FILE).review["offensive"] != 0.123
+
+
 def test_cascade_cli_reports_a_bad_directory(tmp_path, capsys):
     rc = cascade.main(["--model", str(tmp_path / "nope"), "--fast", str(tmp_path),
                        "--out", str(tmp_path / "c")])

@@ -12,7 +12,9 @@ A text whose fast-model score is under `clear` on every flagging category is *cl
 result is the fast model's scores, decided by the cascade's thresholds. The fast model scores
 every text, so a category that never flags (`offensive`) may be taken from it for every text:
 `"fast_categories": ["offensive"]`, chosen by `build()` where the fast model ranks that
-category better on validation (v5: offensive AUPRC 0.980 fast vs 0.966 MPNet). Every `clear` is at
+category better on validation (v5: offensive AUPRC 0.980 fast vs 0.966 MPNet), and decided at
+the fast model's own operating points (`take_fast_points` copies them into the cascade's
+thresholds.json; calibrating a cascade does it again). Every `clear` is at
 most the larger model's `review` point, so a cleared text is never flagged. Every other text
 is scored by the larger model, which loads on the first such text (`LazyBackend`), so a
 process that only sees benign traffic never pays its start-up. Without a routing model of
@@ -194,8 +196,14 @@ def choose_clear(fast: np.ndarray, big_flagged: np.ndarray, labels: np.ndarray,
 def build(model: str | Path, fast: str | Path, out: str | Path, corpus=None,
           max_loss: float = MAX_LOSS, int8: bool = True) -> Path:
     """Write a cascade directory at `out` from the larger model directory `model` and the fast
-    one `fast`; `int8` stores the larger model's weights as `veguard.weights` int8 shards."""
+    one `fast`; `int8` stores the larger model's weights as `veguard.weights` int8 shards.
+
+    `model` may itself be a cascade: its larger model is reused (its int8 shards copied as
+    they are with `int8=False`), its prefilter and document rule dropped. A document rule is
+    fitted afterwards (`veguard train --documents-only`).
+    """
     from veguard.modeling import Classifier
+    from veguard.thresholds import Thresholds
     from veguard.training.data import label_matrix, read_corpus
     from veguard.training.recalibrate import calibrate_model_dir, validation_rows
 
@@ -204,6 +212,9 @@ def build(model: str | Path, fast: str | Path, out: str | Path, corpus=None,
     if meta.kind != "transformer" or modeldir.read(fast).kind != "transformer":
         raise ValueError("a cascade joins two transformer model directories")
     _copy_model(model, out, int8)
+    earlier = meta.prefilter or {}
+    meta.prefilter = meta.documents = None  # the larger model alone, until the end
+    modeldir.write(out, meta)
     fast_rel = os.path.relpath(fast.resolve(), out.resolve())
     df = read_corpus(corpus) if corpus is None or isinstance(corpus, (str, Path)) else corpus
     if int8:  # thresholds must hold for the stored (rounded) weights the cascade will run
@@ -229,8 +240,8 @@ def build(model: str | Path, fast: str | Path, out: str | Path, corpus=None,
     stored = {"weights": "int8 (veguard.weights)" if int8 else "as trained"}
     if not int8 and weights.files(model):  # int8 shards copied as they are: say so, and keep
         # what storing them did, as recorded by the cascade they come from
-        earlier = ((meta.prefilter or {}).get("chosen_on") or {}).get("stored") or {}
-        stored = {**earlier, "weights": "int8 (veguard.weights)", "copied_from": model.name}
+        stored = {**((earlier.get("chosen_on") or {}).get("stored") or {}),
+                  "weights": "int8 (veguard.weights)", "copied_from": model.name}
     if int8:  # what rounding the stored weights did to decisions, each with its own thresholds
         original = Classifier.load(model)
         stored["flagged_flips_vs_float"] = _flips(original, original.predict_proba(texts),
@@ -252,10 +263,33 @@ def build(model: str | Path, fast: str | Path, out: str | Path, corpus=None,
         },
     }
     modeldir.write(out, meta)
+    if fast_categories:  # decided where they are scored: at the fast model's own points
+        thresholds = Thresholds.load(out / modeldir.THRESHOLDS_FILE)
+        take_fast_points(thresholds, out, meta)
+        thresholds.save(out / modeldir.THRESHOLDS_FILE)
     print(f"cascade: clear {json.dumps(clear)}; validation cleared {cleared.mean():.1%} "
           f"of {len(val)} rows; from the fast model for every text: "
-          f"{', '.join(fast_categories) or 'nothing'} ({json.dumps(ranking)})", file=sys.stderr)
+          f"{', '.join(fast_categories) or 'nothing'} ({json.dumps(ranking)}); fit the "
+          "document rule next (veguard train --documents-only)", file=sys.stderr)
     return out
+
+
+def take_fast_points(thresholds, model_dir: str | Path, meta: modeldir.ModelMeta) -> list[str]:
+    """Give `thresholds` (a cascade's) the prefilter's own operating points, records included,
+    for the categories the cascade takes from it (`fast_categories`); returns those."""
+    from veguard.thresholds import Thresholds
+
+    cats = list((meta.prefilter or {}).get("fast_categories", []))
+    if not cats:
+        return cats
+    source = Thresholds.load(Path(model_dir) / meta.prefilter["model"] / modeldir.THRESHOLDS_FILE)
+    ops = thresholds.meta.setdefault("operating_points", {})
+    note = "the prefilter's own thresholds.json (the cascade takes this category's score from it)"
+    for c in cats:
+        thresholds.review[c], thresholds.auto[c] = source.review[c], source.auto[c]
+        theirs = source.meta.get("operating_points", {}).get(c, {})
+        ops[c] = {point: {**theirs.get(point, {}), "from": note} for point in ("review", "auto")}
+    return cats
 
 
 def _flips(a, pa: np.ndarray, b, pb: np.ndarray) -> dict:

@@ -102,6 +102,10 @@ def calibrate_model_dir(
     thresholds, metrics = calibrate(
         logits[readable], labels[readable], rr, ap, review_min_precision=review_min_precision
     )
+    if meta.prefilter:  # a cascade decides its fast categories at the prefilter's points
+        from veguard.cascade import take_fast_points
+
+        take_fast_points(thresholds, model_dir, meta)
     thresholds.meta["logits"] = how
     metrics["logits"] = how
     metrics["validation_rows"] = len(val)
