@@ -10,6 +10,9 @@ so the figure is cold scoring: the fast model alone, the larger model alone (the
 stored weights without the prefilter) and the cascade. Prints texts/s, the share of texts the
 larger model saw, and how the cascade's flags compare with the larger model's alone.
 `--compare` times a second cascade's whole path on the same texts (e.g. the one it replaces).
+It also times the start-up a user meets with the cascade: `veguard score "one text"` in a
+fresh process (imports, load, one score) for a post the fast stage clears and for one the
+cascade flags for extremism (which loads the larger model and the routing model as well).
 `--docs` writes the table into docs/PERFORMANCE.md between its markers (bench/run.py keeps it).
 A script that prints numbers, never a test: timings on a shared machine are noisy, so it
 prints the load average before and after.
@@ -19,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -58,6 +62,32 @@ def timed(clf, texts: list[str]) -> tuple[float, list]:
     return time.perf_counter() - t, res
 
 
+# A post the fast stage clears, and one the cascade flags for extremism (checked each run).
+CLEARED = "have a lovely day everyone, see you at the match on saturday"
+FLAGGED = "we will kill them all, brothers, join the caliphate now"
+
+
+def startup(cascade, path: str, repeats: int = 3) -> list[str]:
+    """Table rows: best and every wall time of `veguard score TEXT` in a fresh process."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    env.pop("VEGUARD_CACHE_SIZE", None)  # as a user starts it
+    cleared = bool(cascade.prefilter.clears(cascade.prefilter.clf.predict_proba([CLEARED]))[0])
+    flagged = cascade.score(FLAGGED)
+    rows = []
+    for what, text, ok in (("a post the fast stage clears", CLEARED, cleared),
+                           ("a post flagged for extremism (larger model and routing load)",
+                            FLAGGED, flagged.categories["extremism"])):
+        runs = []
+        for _ in range(repeats):
+            t = time.perf_counter()
+            subprocess.run([sys.executable, "-m", "veguard.cli", "score", "--model", path, text],
+                           env=env, check=True, capture_output=True)
+            runs.append(time.perf_counter() - t)
+        note = "" if ok else " (the text did not take this path: fix CLEARED / FLAGGED)"
+        rows.append(f"| {what}{note} | {min(runs):.2f} | {', '.join(f'{x:.2f}' for x in runs)} |")
+    return rows
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--cascade", default=str(ROOT / "models" / "veguard-cascade-v6"))
@@ -93,18 +123,20 @@ def main(argv: list[str] | None = None) -> int:
         table.append(f"| {r['role']} | {r['model']} | {r['rate']:.1f} | {share} | "
                      f"{int((r['flags'] & violating).sum())} of {int(violating.sum())} / "
                      f"{int((r['flags'] & ~violating).sum())} of {int((~violating).sum())} |")
+    boot = ["| `veguard score \"one text\"` (fresh process, wall) | best s | every run s |",
+            "|---|---:|---|", *startup(cascade, opts.cascade)]
     notes = [f"- The cascade lost {int(lost.sum())} of the larger model's {int(big_flags.sum())} "
              f"flags ({int((lost & violating).sum())} of them on violating texts) and added "
              f"{int((cas_flags & ~big_flags).sum())}.",
              f"- Load average {load_before:.2f} before, {os.getloadavg()[0]:.2f} after; "
              f"{len(os.sched_getaffinity(0))} CPU threads; {time.time() - t_start:.0f} s wall."]
-    print("\n".join(table + [""] + notes))
+    print("\n".join(table + [""] + notes + [""] + boot))
     if opts.docs:
-        write_docs(opts, table, notes)
+        write_docs(opts, table, notes, boot)
     return 0
 
 
-def write_docs(opts, table: list[str], notes: list[str]) -> Path:
+def write_docs(opts, table: list[str], notes: list[str], boot: list[str]) -> Path:
     """Replace (or insert after the header) the cascade section of docs/PERFORMANCE.md."""
     from report import markers, put_marked
 
@@ -125,6 +157,11 @@ def write_docs(opts, table: list[str], notes: list[str]) -> Path:
         *table,
         "",
         *notes,
+        "",
+        ("Start-up of the same cascade, as a user meets it (result cache on, its default); "
+         "the goal of issue #12 is under 1.5 s:"),
+        "",
+        *boot,
         end,
     ])
     return put_marked(ROOT / "docs" / "PERFORMANCE.md", "cascade", new,

@@ -261,8 +261,13 @@ def test_the_loader_warms_every_stage_of_a_cascade_before_ready(tiny_model_facto
     from veguard import modeldir
     from veguard.cascade import _copy_model
     from veguard.modeling import Classifier
+    from veguard.training.routing import fit
 
     big, fast = tiny_model_factory(seed=1), tiny_model_factory(seed=2)
+    fit([{"text": t, "movement": m, "behaviour": b, "source": "test"}
+         for t, m, b in (("al-Kataib Somalia", "al_shabaab", "propaganda_branded"),
+                         ("Amaq caliphate", "islamic_state", "glorification"))]
+        )[0].save(fast)  # the cascade uses its fast stage's routing model
     out = tmp_path / "cascade"
     _copy_model(big, out, int8=False)
     meta = modeldir.read(out)
@@ -271,13 +276,14 @@ def test_the_loader_warms_every_stage_of_a_cascade_before_ready(tiny_model_facto
     modeldir.write(out, meta)
     clf = Classifier.load(out)
     assert not clf.backend.loaded  # lazy: the larger model waits for a text the fast one passes
+    assert clf.routing is not None and clf.routing._parts is None  # and routing for a flag
     with TestClient(create_app(None, MemoryStore(), loader=lambda: clf)) as c:
         for _ in range(200):
             if c.get("/readyz").status_code == 200:
                 break
             time.sleep(0.02)
         assert c.get("/readyz").status_code == 200
-    assert clf.backend.loaded
+    assert clf.backend.loaded and clf.routing._parts is not None
     assert clf.cache is None or len(clf.cache) == 0  # warming scored nothing into the cache
 
 

@@ -241,7 +241,8 @@ def warm(classifier) -> None:
     A cascade loads its larger model on the first text its fast stage passes (`LazyBackend`):
     in a server that load (seconds for MPNet) fell on the first requests after `/readyz` said
     ready, inside a batch whose rate the backlog bound then measured. Backends are called
-    directly, so nothing enters the result cache.
+    directly, so nothing enters the result cache. The routing model, read on the first result
+    flagged for extremism, is read now too.
     """
     prefilter = getattr(classifier, "prefilter", None)
     stages = [getattr(prefilter, "clf", None), classifier]
@@ -249,6 +250,9 @@ def warm(classifier) -> None:
         backend = getattr(stage, "backend", None)
         if backend is not None and hasattr(backend, "windows"):
             backend.windows(["warm-up"], 1)
+    routing = getattr(classifier, "routing", None)
+    if routing is not None:
+        routing.predict(["warm-up"])
 
 
 def _load(app: FastAPI, loader: Callable[[], object]) -> None:
