@@ -63,7 +63,7 @@ def timed(clf, texts: list[str]) -> tuple[float, list]:
 
 
 # A post the fast stage clears, and one the cascade flags for extremism (checked each run).
-CLEARED = "have a lovely day everyone, see you at the match on saturday"
+CLEARED = "have a lovely day everyone"
 FLAGGED = "we will kill them all, brothers, join the caliphate now"
 
 
