@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -69,20 +68,15 @@ FLAGGED = "we will kill them all, brothers, join the caliphate now"
 
 def startup(cascade, path: str, repeats: int = 3) -> list[str]:
     """Table rows: best and every wall time of `veguard score TEXT` in a fresh process."""
-    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
-    env.pop("VEGUARD_CACHE_SIZE", None)  # as a user starts it
+    from run import score_cli_seconds
+
     cleared = bool(cascade.prefilter.clears(cascade.prefilter.clf.predict_proba([CLEARED]))[0])
     flagged = cascade.score(FLAGGED)
     rows = []
     for what, text, ok in (("a post the fast stage clears", CLEARED, cleared),
                            ("a post flagged for extremism (larger model and routing load)",
                             FLAGGED, flagged.categories["extremism"])):
-        runs = []
-        for _ in range(repeats):
-            t = time.perf_counter()
-            subprocess.run([sys.executable, "-m", "veguard.cli", "score", "--model", path, text],
-                           env=env, check=True, capture_output=True)
-            runs.append(time.perf_counter() - t)
+        runs = [score_cli_seconds(path, text) for _ in range(repeats)]
         note = "" if ok else " (the text did not take this path: fix CLEARED / FLAGGED)"
         rows.append(f"| {what}{note} | {min(runs):.2f} | {', '.join(f'{x:.2f}' for x in runs)} |")
     return rows
