@@ -125,10 +125,13 @@ def test_overlap_catches_a_copied_suite_text(suite_texts):
 
 # Hand-written files whose brief was written by someone who had read failing development-suite
 # texts (data/synthetic/README.md, "Veiled threats, quotes and stance edges"), or who knew which
-# development functionalities had regressed (the aggregate report, no texts: "Everyday voice"):
-# for them the rule is stricter, no five-word sequence in common with any suite text.
+# development functionalities had regressed (the aggregate report, no texts: "Everyday voice"),
+# or whose brief writer had seen a report's list of failing suite texts ("Offensive, not
+# violating"): for them the rule is stricter, no five-word sequence in common with any suite text.
 SEEN_BRIEF_FILES = ("other_veiled.jsonl", "other_stance_edges.jsonl",
-                    "everyday_long.jsonl", "other_everyday_short.jsonl")
+                    "everyday_long.jsonl", "other_everyday_short.jsonl",
+                    "other_offensive_condemn.jsonl", "other_offensive_people.jsonl",
+                    "other_offensive_identity.jsonl")
 NGRAM = 5
 
 
