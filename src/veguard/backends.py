@@ -307,10 +307,11 @@ def _load_auto(path: Path) -> Any:
 class OnnxBackend(TransformerBackend):
     """The same windows through an ONNX Runtime session (written by `veguard export`).
 
-    Opt-in: `Classifier.load(dir, backend="onnx")` or `VEGUARD_BACKEND=onnx`, for a directory
-    whose veguard.json names an `onnx` file. Not the default because it was not faster than
-    the torch bf16 path at equal decisions (docs/PERFORMANCE.md: ONNX fp32 agrees but is
-    slower on short posts; int8 is faster but flips decisions). It does start 10x faster.
+    For a directory whose veguard.json names an `onnx` file: `Classifier.load(dir,
+    backend="onnx")` or `VEGUARD_BACKEND=onnx`, and by default for a cascade's fast stage
+    with an fp32 graph (`veguard.cascade.load_fast`), because it starts without importing
+    torch. A model used alone stays on torch by default: ONNX fp32 was slower than the torch
+    bf16 path on short posts, and int8 flipped decisions (docs/PERFORMANCE.md).
     """
 
     def __init__(self, session: Any, tokenizer: WindowTokenizer, precision: str):
@@ -327,6 +328,7 @@ class OnnxBackend(TransformerBackend):
         opts = ort.SessionOptions()
         opts.intra_op_num_threads = default_threads()
         opts.inter_op_num_threads = 1
+        opts.log_severity_level = 3  # errors only: its optimiser's notes are not the user's
         opts.add_session_config_entry(
             "session.intra_op.allow_spinning", "1" if spin_allowed() else "0"
         )

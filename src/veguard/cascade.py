@@ -86,13 +86,25 @@ class LazyBackend:
 
     kind = "transformer"
 
-    def __init__(self, load: Callable[[], Any], precision: str):
-        self._load, self._impl, self.precision = load, None, precision
+    def __init__(self, load: Callable[[], Any], precision: str | None = None):
+        self._load, self._impl, self._precision = load, None, precision
         self._lock = threading.Lock()  # the service scores from several threads
 
     @property
     def loaded(self) -> bool:
         return self._impl is not None
+
+    @property
+    def precision(self) -> str:
+        """The larger model's precision: as loaded, else as asked, else the CPU's choice
+        (asked only when someone wants to know: choosing imports torch)."""
+        if self._impl is not None:
+            return self._impl.precision
+        if self._precision is None:
+            from veguard.backends import choose_precision
+
+            self._precision = choose_precision()
+        return self._precision
 
     def windows(self, texts: list[str], batch_size: int, length: int | None = None):
         if self._impl is None:
@@ -121,6 +133,31 @@ def check_prefilter(d: Any, where: str) -> None:
                          f"that never flag ({', '.join(allowed)}), got {cats!r}")
 
 
+def load_fast(path: Path, precision: str | None = None, backend: str | None = None) -> Any:
+    """The fast stage's Classifier, computing in fp32 on every CPU.
+
+    ONNX Runtime when its directory carries an fp32 graph (`veguard export --in-place`, over
+    its own weights) and onnxruntime is installed, else torch in fp32: the same numbers
+    within 1e-5 either way, so a post the fast stage clears gets the same scores on every
+    machine and with either runtime. ONNX Runtime starts without importing torch, so a
+    process that only sees posts the fast stage clears never imports it (docs/PERFORMANCE.md,
+    "Start-up"). `veguard cascade` chooses `clear` on these same scores. An explicit
+    `backend` or `precision` (or `$VEGUARD_BACKEND`) is used as given.
+    """
+    from veguard.modeling import Classifier
+
+    if backend is None and not os.environ.get("VEGUARD_BACKEND"):
+        onnx = modeldir.read(path).onnx or {}
+        backend = "onnx" if onnx.get("dtype") == "fp32" and _has_onnxruntime() else "torch"
+    return Classifier.load(path, precision=precision or "fp32", backend=backend)
+
+
+def _has_onnxruntime() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("onnxruntime") is not None
+
+
 def load_prefilter(path: Path, meta: modeldir.ModelMeta, precision: str | None,
                    backend: str | None, review: dict[str, float]) -> Prefilter | None:
     """The fast stage named by `meta.prefilter` (None when the directory is not a cascade).
@@ -131,8 +168,6 @@ def load_prefilter(path: Path, meta: modeldir.ModelMeta, precision: str | None,
     """
     if not meta.prefilter:
         return None
-    from veguard.modeling import Classifier
-
     above = [c for c in FLAGGING if meta.prefilter["clear"][c] > review[c]]
     if above:
         raise ValueError(
@@ -141,7 +176,7 @@ def load_prefilter(path: Path, meta: modeldir.ModelMeta, precision: str | None,
             "the cascade was built: rebuild it with `veguard cascade`")
 
     fast_path = (Path(path) / meta.prefilter["model"]).resolve()
-    fast = Classifier.load(fast_path, precision=precision, backend=backend)
+    fast = load_fast(fast_path, precision, backend)
     if fast.meta.prefilter:
         raise ValueError(f"{path}: the prefilter {fast_path} is itself a cascade")
     fast.documents = None  # `clear` was chosen on the maximum window; it clears by that
@@ -224,7 +259,7 @@ def build(model: str | Path, fast: str | Path, out: str | Path, corpus=None,
     val = validation_rows(df, meta)  # the rows the larger model was calibrated on
     texts, labels = val["text"].tolist(), label_matrix(val)
     t0 = time.time()
-    fast_probs = Classifier.load(fast).predict_proba(texts)
+    fast_probs = load_fast(fast).predict_proba(texts)  # as the cascade will run it
     t1 = time.time()
     big_probs = big.predict_proba(texts)
     t2 = time.time()

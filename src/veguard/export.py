@@ -2,6 +2,7 @@
 
     veguard export --model DIR --out DIR [--int8 | --int8-static] [--check-texts N]
                    [--calibration-texts N]
+    veguard export --model DIR --in-place [--check-texts N]
 
 The output is a complete model directory (the source files copied, plus `model.onnx`), whose
 veguard.json gains `"onnx": {"file", "dtype", "check"}`. ONNX Runtime is opt-in:
@@ -19,6 +20,11 @@ flagged flips on an agreement set (docs/PERFORMANCE.md), so neither is a default
 Before writing veguard.json the export scores a sample of texts (the corpus test split when
 built, else a few built-in sentences) with the torch fp32 model and with the exported one, and
 records the largest score difference and the number of decision flips in `onnx.check`.
+
+`--in-place` writes `DIR/model.onnx` as a small graph whose weights are read from the
+directory's own `model.safetensors` (`veguard.onnxbert`): fp32, no second copy of the weights.
+The shipped cascade's fast stage carries one, so `veguard score` on a post it clears never
+imports torch (`veguard.cascade.load_prefilter`).
 
 What it leaves out: deciding whether ONNX is worth using (docs/PERFORMANCE.md records the
 measurement), graph optimisation beyond ONNX Runtime's defaults, and GPU providers.
@@ -257,10 +263,42 @@ def run_export(model_dir: Path, out: Path, int8: bool | str, n_check: int,
     return modeldir.update(out, onnx=onnx).onnx
 
 
+def run_in_place(model_dir: Path, n_check: int) -> dict:
+    """Write `model_dir/model.onnx`, a graph over the directory's own safetensors weights
+    (`veguard.onnxbert`), and record it and its agreement with torch fp32 in veguard.json."""
+    import dataclasses
+
+    from veguard import bert, modeldir, onnxbert
+    from veguard.modeling import Classifier
+
+    model_dir = modeldir.resolve(model_dir)
+    meta = modeldir.read(model_dir)
+    if meta.kind != "transformer" or meta.prefilter:
+        raise ValueError(f"{model_dir}: --in-place writes one BERT model's graph (kind "
+                         f"{meta.kind!r}{', a cascade' if meta.prefilter else ''})")
+    if not (model_dir / bert.WEIGHTS).is_file():
+        raise ValueError(f"{model_dir}: --in-place needs {bert.WEIGHTS} (the graph reads its "
+                         "weights from it)")
+    graph = onnxbert.build(model_dir)  # raises, naming config.json, for other architectures
+    # Without `onnx` until the file is written and checked: a failure leaves a torch directory.
+    modeldir.write(model_dir, dataclasses.replace(meta, onnx=None))
+    (model_dir / ONNX_FILE).write_bytes(graph)
+    onnx = {"file": ONNX_FILE, "dtype": "fp32", "opset": onnxbert.OPSET,
+            "weights": f"{bert.WEIGHTS} (external data, cast to fp32)"}
+    modeldir.update(model_dir, onnx=onnx)
+    reference = Classifier.load(model_dir, precision="fp32", backend="torch")
+    exported = Classifier.load(model_dir, backend="onnx")
+    onnx = {**onnx, "check": compare(reference, exported, check_texts(n_check))}
+    return modeldir.update(model_dir, onnx=onnx).onnx
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="veguard export", description=__doc__.split("\n\n")[0])
     p.add_argument("--model", required=True, help="transformer model directory to export")
-    p.add_argument("--out", required=True, help="output model directory (created)")
+    p.add_argument("--out", help="output model directory (created); not with --in-place")
+    p.add_argument("--in-place", action="store_true",
+                   help="write model.onnx into --model itself, reading the weights from its "
+                        "model.safetensors (fp32 arithmetic, ~50 kB; veguard.onnxbert)")
     kind = p.add_mutually_exclusive_group()
     kind.add_argument("--int8", action="store_true",
                       help="dynamic int8 quantisation of the weights")
@@ -273,10 +311,18 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     from veguard.modeldir import ModelNotFoundError
 
+    if args.in_place and (args.out or args.int8 or args.int8_static):
+        p.error("--in-place writes fp32 into --model: no --out, --int8 or --int8-static")
+    if not args.in_place and not args.out:
+        p.error("--out is required (or --in-place)")
     try:
-        int8 = "static" if args.int8_static else args.int8
-        info = run_export(Path(args.model), Path(args.out), int8, args.check_texts,
-                          args.calibration_texts)
+        if args.in_place:
+            info = run_in_place(Path(args.model), args.check_texts)
+            args.out = args.model
+        else:
+            int8 = "static" if args.int8_static else args.int8
+            info = run_export(Path(args.model), Path(args.out), int8, args.check_texts,
+                              args.calibration_texts)
     except (ModelNotFoundError, ValueError) as e:
         print(f"veguard export: error: {e}", file=sys.stderr)
         return 2

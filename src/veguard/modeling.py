@@ -152,8 +152,7 @@ class Classifier:
         if prefilter is None:
             impl = load_backend(p, meta, backend, precision)
         else:  # the larger model loads on the first text the fast one does not clear
-            impl = LazyBackend(lambda: load_backend(p, meta, backend, precision),
-                               precision or prefilter.clf.precision)
+            impl = LazyBackend(lambda: load_backend(p, meta, backend, precision), precision)
         routing = RoutingModel.from_model_dir(p)
         if routing is None and prefilter is not None:
             routing = prefilter.clf.routing  # routing labels read the text alone
