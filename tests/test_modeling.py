@@ -235,6 +235,15 @@ def test_tfidf_model_dir(tmp_path):
     want = 1 / (1 + np.exp(-np.stack([models[c].decision_function(x) for c in CATEGORIES], 1)))
     np.testing.assert_allclose(got, want, atol=1e-6)
     assert clf.score("").scores["extremism"] == 0.0
+    # saved as plain arrays (tfidf.npz, the pickle removed): the same numbers, no scikit-learn
+    clf.backend.save(d)
+    assert (d / "tfidf.npz").is_file() and not (d / "tfidf.joblib").exists()
+    again = Classifier.load(d)
+    np.testing.assert_allclose(again.predict_proba(["join the state", "cake"]), want, atol=1e-6)
+    code = ("import sys; from veguard.modeling import Classifier; "
+            f"Classifier.load({str(d)!r}).predict_proba(['join the state']); "
+            "assert 'sklearn' not in sys.modules and 'joblib' not in sys.modules")
+    subprocess.run([sys.executable, "-c", code], check=True)
 
 
 def test_import_veguard_stays_light():

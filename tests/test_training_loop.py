@@ -149,10 +149,13 @@ def test_tfidf_load_errors_name_the_file(tmp_path):
     from veguard import modeldir
 
     modeldir.write(tmp_path, modeldir.ModelMeta(kind="tfidf", name="t", max_length=0, stride=0))
-    with pytest.raises(FileNotFoundError, match="tfidf.joblib"):
+    with pytest.raises(FileNotFoundError, match="tfidf.npz"):
         modeling.Classifier.load(tmp_path)
-    (tmp_path / "tfidf.joblib").write_bytes(b"not a pickle")
+    (tmp_path / "tfidf.joblib").write_bytes(b"not a pickle")  # the legacy file is still read
     with pytest.raises(ValueError, match="tfidf.joblib"):
+        modeling.Classifier.load(tmp_path)
+    (tmp_path / "tfidf.npz").write_bytes(b"not an npz")
+    with pytest.raises(ValueError, match="tfidf.npz"):
         modeling.Classifier.load(tmp_path)
 
 

@@ -25,7 +25,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from veguard.modeldir import TFIDF_FILE, ModelMeta, ModelNotFoundError
+from veguard.modeldir import LEGACY_TFIDF_FILE, TFIDF_FILE, ModelMeta, ModelNotFoundError
 from veguard.taxonomy import CATEGORIES
 
 PRECISIONS = ("fp32", "bf16")
@@ -346,42 +346,100 @@ def _window_tokenizer(path: Path, meta: ModelMeta, max_length: int) -> WindowTok
 
 
 class TfidfBackend:
-    """The TF-IDF reference: one "window" per text, logits from decision_function."""
+    """The TF-IDF reference: one "window" per text, logits = coef @ tf-idf + intercept.
+
+    Stored as `tfidf.npz` (plain arrays: vectorizer terms and idf, one coefficient row and
+    intercept per category; `veguard.tfidf` computes the features in numpy), read without
+    pickle or scikit-learn. A directory from before 2026-12-07 holds `tfidf.joblib` (the
+    pickled {"vectorizer": FeatureUnion, "models": {category: LogisticRegression}}): it is
+    still read, with scikit-learn, into the same arrays; joblib files are pickles, so load
+    only model directories you trust.
+    """
 
     kind = "tfidf"
     precision = "fp32"
+    FORMAT = "veguard-tfidf-1"
 
-    def __init__(self, vectorizer: Any, models: dict[str, Any]):
-        missing = [c for c in CATEGORIES if c not in models]
+    def __init__(self, vectorizers: list, coef: np.ndarray, intercept: np.ndarray):
+        self.vectorizers = vectorizers
+        self.coef = np.asarray(coef, dtype=np.float64)  # [len(CATEGORIES), n_features]
+        self.intercept = np.asarray(intercept, dtype=np.float64)  # [len(CATEGORIES)]
+
+    @classmethod
+    def from_sklearn(cls, obj: Any, where: str) -> TfidfBackend:
+        """From the trained bundle {"vectorizer": FeatureUnion, "models": {c: LR}}."""
+        from veguard.tfidf import Tfidf
+
+        ok = isinstance(obj, dict) and "vectorizer" in obj and isinstance(obj.get("models"), dict)
+        if not ok:
+            raise ValueError(f"{where}: expected a dict with 'vectorizer' and 'models'")
+        missing = [c for c in CATEGORIES if c not in obj["models"]]
         if missing:
-            raise ValueError(f"tfidf.joblib lacks models for {', '.join(missing)}")
-        self.vectorizer, self.models = vectorizer, models
+            raise ValueError(f"{where}: lacks models for {', '.join(missing)}")
+        union = obj["vectorizer"]
+        parts = getattr(union, "transformer_list", None) or [("", union)]
+        vectorizers = [Tfidf.from_sklearn(v, where) for _, v in parts]
+        models = [obj["models"][c] for c in CATEGORIES]
+        coef = np.stack([np.ravel(m.coef_) for m in models])
+        intercept = np.array([float(np.ravel(m.intercept_)[0]) for m in models])
+        return cls(vectorizers, coef, intercept)
 
     @classmethod
     def load(cls, path: Path, meta: ModelMeta, precision: str) -> TfidfBackend:
-        import joblib
+        from veguard import tfidf
 
         f = path / TFIDF_FILE
+        if not f.is_file() and (path / LEGACY_TFIDF_FILE).is_file():
+            return cls._load_legacy(path / LEGACY_TFIDF_FILE)
         if not f.is_file():
             raise ModelNotFoundError(f"{f}: missing")
+        try:
+            with np.load(f, allow_pickle=False) as z:
+                arrays = {k: z[k] for k in z.files}
+            header = json.loads(str(arrays["header"]))
+            if header.get("format") != cls.FORMAT:
+                raise ValueError(f"not a {cls.FORMAT} file (format {header.get('format')!r})")
+            if header.get("categories") != list(CATEGORIES):
+                raise ValueError(f"categories {header.get('categories')!r}, expected "
+                                 f"{list(CATEGORIES)!r}")
+            return cls(tfidf.read(arrays, header["vectorizers"]), arrays["coef"],
+                       arrays["intercept"])
+        except (OSError, ValueError, KeyError) as e:
+            raise ValueError(f"{f}: cannot load TF-IDF model: {e}") from e
+
+    @classmethod
+    def _load_legacy(cls, f: Path) -> TfidfBackend:
+        import joblib
+
         try:
             obj = joblib.load(f)  # a trusted local artefact: joblib unpickles
         except Exception as e:  # unpickling a corrupt file raises almost anything
             raise ValueError(f"{f}: cannot load TF-IDF model: {e!r}") from e
-        ok = isinstance(obj, dict) and "vectorizer" in obj and isinstance(obj.get("models"), dict)
-        if not ok:
-            raise ValueError(f"{f}: expected a dict with 'vectorizer' and 'models'")
-        try:
-            return cls(obj["vectorizer"], obj["models"])
-        except ValueError as e:
-            raise ValueError(f"{f}: {e}") from e
+        return cls.from_sklearn(obj, str(f))
+
+    def save(self, model_dir: Path) -> Path:
+        """Write `tfidf.npz` into `model_dir` (and remove a legacy `tfidf.joblib`)."""
+        from veguard import tfidf
+
+        arrays: dict = {"coef": self.coef, "intercept": self.intercept}
+        settings = tfidf.write(arrays, self.vectorizers)
+        arrays["header"] = np.array(json.dumps(
+            {"format": self.FORMAT, "categories": list(CATEGORIES), "vectorizers": settings}))
+        out = Path(model_dir) / TFIDF_FILE
+        with open(out, "wb") as fh:
+            np.savez_compressed(fh, **arrays)
+        (Path(model_dir) / LEGACY_TFIDF_FILE).unlink(missing_ok=True)
+        return out
 
     def windows(self, texts: list[str], batch_size: int) -> Windows:
-        x = self.vectorizer.transform(texts)
-        logits = np.stack([self.models[c].decision_function(x) for c in CATEGORIES], axis=1)
-        spans = np.array([(0, len(t)) for t in texts]).reshape(-1, 2)
-        return Windows(logits.astype(np.float32), np.arange(len(texts)), spans)
+        from veguard import tfidf
 
+        logits = np.empty((len(texts), len(CATEGORIES)), dtype=np.float32)
+        for i, text in enumerate(texts):
+            cols, x = tfidf.features(self.vectorizers, text)
+            logits[i] = self.coef[:, cols] @ x + self.intercept
+        spans = np.array([(0, len(t)) for t in texts]).reshape(-1, 2)
+        return Windows(logits, np.arange(len(texts)), spans)
 
 
 BUCKET_STEP = 8  # window widths are padded to a multiple of this (at most ~1/3 padding)

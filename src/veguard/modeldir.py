@@ -25,7 +25,8 @@ from veguard.taxonomy import CATEGORIES, POLICY_VERSION
 META_FILE = "veguard.json"
 THRESHOLDS_FILE = "thresholds.json"
 VALIDATION_FILE = "validation_metrics.json"
-TFIDF_FILE = "tfidf.joblib"
+TFIDF_FILE = "tfidf.npz"  # the TF-IDF reference as plain arrays (veguard.backends.TfidfBackend)
+LEGACY_TFIDF_FILE = "tfidf.joblib"  # the pickled scikit-learn bundle (read, never written)
 # Optional: the routing-label model (`veguard.routing`); absent, results carry no `routing`.
 ROUTING_FILE = "routing.npz"
 LEGACY_ROUTING_FILE = "routing.joblib"  # the pickled scikit-learn bundle (read, never written)

@@ -24,88 +24,18 @@ What it leaves out: training data and fitting (`veguard.training.routing`), eval
 from __future__ import annotations
 
 import json
-import math
 import os
-import re
 import threading
-from collections import Counter
 from pathlib import Path
 
 import numpy as np
 
+from veguard import tfidf
 from veguard.modeldir import LEGACY_ROUTING_FILE, ROUTING_FILE
 from veguard.taxonomy import ROUTING
+from veguard.tfidf import Tfidf
 
 FORMAT = "veguard-routing-1"
-_WHITE_SPACES = re.compile(r"\s\s+")  # scikit-learn's, for char_wb
-
-
-def _word_terms(text: str, pattern: re.Pattern, lo: int, hi: int) -> list[str]:
-    """scikit-learn's `word` analyzer (lowercased text): tokens, then their n-grams."""
-    tokens = pattern.findall(text)
-    out = list(tokens) if lo == 1 else []
-    for n in range(max(lo, 2), min(hi, len(tokens)) + 1):
-        out.extend(" ".join(tokens[i : i + n]) for i in range(len(tokens) - n + 1))
-    return out
-
-
-def _char_wb_terms(text: str, lo: int, hi: int) -> list[str]:
-    """scikit-learn's `char_wb` analyzer (lowercased text): character n-grams inside each
-    space-padded word; a word shorter than n gives itself once."""
-    out = []
-    for w in _WHITE_SPACES.sub(" ", text).split():
-        w = f" {w} "
-        for n in range(lo, hi + 1):
-            offset = 0
-            out.append(w[offset : offset + n])
-            while offset + n < len(w):
-                offset += 1
-                out.append(w[offset : offset + n])
-            if offset == 0:  # the word is no longer than n: every longer n gives the same
-                break
-    return out
-
-
-class _Tfidf:
-    """One TF-IDF vectorizer's arrays and settings (l2-normalised, as trained)."""
-
-    def __init__(self, terms: np.ndarray, idf: np.ndarray, settings: dict):
-        self.terms, self.idf, self.settings = terms, np.asarray(idf, dtype=np.float64), settings
-        self.index = {str(t): i for i, t in enumerate(terms)}
-        self.lo, self.hi = settings["ngram_range"]
-        self.pattern = re.compile(settings["token_pattern"])
-
-    @classmethod
-    def from_sklearn(cls, v, where: str) -> _Tfidf:
-        p = v.get_params()
-        unsupported = {k: p[k] for k in ("preprocessor", "tokenizer", "stop_words",
-                                         "strip_accents", "vocabulary") if p[k] is not None}
-        if p["analyzer"] not in ("word", "char_wb") or not p["lowercase"] or p["binary"] \
-                or p["norm"] != "l2" or not p["use_idf"] or unsupported:
-            raise ValueError(f"{where}: a routing vectorizer must be a lowercasing, l2-normed "
-                             "TF-IDF with analyzer 'word' or 'char_wb' and no custom "
-                             f"preprocessing, got {v!r}")
-        terms = np.array(sorted(v.vocabulary_, key=v.vocabulary_.get), dtype=str)
-        settings = {"analyzer": p["analyzer"], "ngram_range": list(p["ngram_range"]),
-                    "token_pattern": p["token_pattern"], "sublinear_tf": p["sublinear_tf"]}
-        return cls(terms, v.idf_, settings)
-
-    def features(self, text: str) -> tuple[np.ndarray, np.ndarray]:
-        """(column indices, l2-normalised tf-idf values) of one text."""
-        text = text.lower()
-        terms = (_word_terms(text, self.pattern, self.lo, self.hi)
-                 if self.settings["analyzer"] == "word" else _char_wb_terms(text, self.lo, self.hi))
-        counts = Counter(t for t in terms if t in self.index)
-        if not counts:
-            return np.zeros(0, dtype=np.int64), np.zeros(0)
-        idx = np.fromiter((self.index[t] for t in counts), dtype=np.int64, count=len(counts))
-        tf = np.fromiter(counts.values(), dtype=np.float64, count=len(counts))
-        if self.settings["sublinear_tf"]:
-            tf = 1.0 + np.log(tf)
-        val = tf * self.idf[idx]
-        return idx, val / math.sqrt(float(val @ val))
-
-
 class RoutingModel:
     """`predict(texts)` -> one {"movement": {"label", "score"}, "behaviour": {...}} per text.
 
@@ -131,7 +61,7 @@ class RoutingModel:
         missing = [k for k in ("vectorizer", *ROUTING) if k not in bundle]
         if missing:
             raise ValueError(f"{where}: routing bundle lacks {', '.join(missing)}")
-        parts = {"vectorizers": [_Tfidf.from_sklearn(v, where)
+        parts = {"vectorizers": [Tfidf.from_sklearn(v, where)
                                  for _, v in bundle["vectorizer"].transformer_list]}
         width = sum(len(v.terms) for v in parts["vectorizers"])
         for dim in ROUTING:
@@ -162,8 +92,7 @@ class RoutingModel:
             raise ValueError(f"{path}: cannot read the routing model: {e}") from e
         if header.get("format") != FORMAT:
             raise ValueError(f"{path}: not a {FORMAT} file (format {header.get('format')!r})")
-        parts = {"vectorizers": [_Tfidf(arrays[f"v{i}_terms"], arrays[f"v{i}_idf"], s)
-                                 for i, s in enumerate(header["vectorizers"])]}
+        parts = {"vectorizers": tfidf.read(arrays, header["vectorizers"])}
         for dim in ROUTING:
             classes = [str(c) for c in arrays[f"{dim}_classes"]]
             cls._check_classes(dim, classes, str(path))
@@ -199,10 +128,9 @@ class RoutingModel:
         """Write `routing.npz` into `model_dir` (and remove a legacy `routing.joblib`)."""
         parts = self.parts
         vs = parts["vectorizers"]
-        arrays = {"header": np.array(json.dumps(
-            {"format": FORMAT, "vectorizers": [v.settings for v in vs]}))}
-        for i, v in enumerate(vs):
-            arrays[f"v{i}_terms"], arrays[f"v{i}_idf"] = v.terms, v.idf
+        arrays: dict = {}
+        settings = tfidf.write(arrays, vs)
+        arrays["header"] = np.array(json.dumps({"format": FORMAT, "vectorizers": settings}))
         for dim in ROUTING:
             coef, intercept, classes = parts[dim]
             arrays[f"{dim}_coef"], arrays[f"{dim}_intercept"] = coef, intercept
@@ -220,13 +148,7 @@ class RoutingModel:
         parts = self.parts
         out: list[dict] = []
         for text in texts:
-            idx, val, offset = [], [], 0
-            for v in parts["vectorizers"]:
-                i, x = v.features(text)
-                idx.append(i + offset)
-                val.append(x)
-                offset += len(v.terms)
-            cols, x = np.concatenate(idx), np.concatenate(val)
+            cols, x = tfidf.features(parts["vectorizers"], text)
             row = {}
             for dim in ROUTING:
                 coef, intercept, classes = parts[dim]

@@ -2,12 +2,10 @@
 per category, trained only on rows where that category's label is known.
 
 It uses the same source-capped sampling and the same calibration as the transformer, so the
-two are comparable. Saved as `tfidf.joblib` = {"vectorizer": FeatureUnion, "models":
-{category: LogisticRegression}}; raw logits are `models[c].decision_function(X)`.
-Inference is `veguard.backends.TfidfBackend`, through the Classifier like any model.
-
-Security: joblib files are pickles. Load only model directories you trust (your own runs and
-the shipped ones), never one uploaded by a user.
+two are comparable. Fitted with scikit-learn, saved as `tfidf.npz`: the vectorizers' terms
+and idf and each category's coefficients as plain arrays (no pickle); raw logits are what
+`models[c].decision_function(X)` gives. Inference is `veguard.backends.TfidfBackend`
+(numpy, `veguard.tfidf`), through the Classifier like any model.
 Leaves out: hyper-parameter search.
 """
 
@@ -17,13 +15,13 @@ import sys
 import time
 from pathlib import Path
 
-import joblib
 import numpy as np
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import FeatureUnion
 
 from veguard import modeldir
+from veguard.backends import TfidfBackend
 from veguard.taxonomy import CATEGORIES
 from veguard.training.args import TrainArgs, model_meta
 from veguard.training.data import (
@@ -94,8 +92,8 @@ def train_tfidf(args: TrainArgs, corpus=None) -> Path:
         print(
             f"tfidf: {c}: {known.sum()} known rows, {y.sum()} positive", file=sys.stderr, flush=True
         )
-    bundle = {"vectorizer": vec, "models": models}
-    joblib.dump(bundle, out / MODEL_FILE, compress=3)
+    # Stored as plain arrays (tfidf.npz): scoring reads them without pickle or scikit-learn.
+    TfidfBackend.from_sklearn({"vectorizer": vec, "models": models}, str(out)).save(out)
 
     trained = {
         "config": args.to_dict(),
