@@ -138,6 +138,10 @@ def test_the_fast_stage_runs_its_graph_in_fp32_and_scores_like_torch_fp32(
     plain = Classifier.load(out2)
     assert isinstance(plain.prefilter.clf.backend, TransformerBackend)
     assert plain.prefilter.clf.precision == "fp32"
+    monkeypatch.setenv("VEGUARD_PRECISION", "bf16")  # asked for: torch in bf16
+    asked = Classifier.load(out).prefilter.clf
+    assert type(asked.backend) is TransformerBackend and asked.precision == "bf16"
+    monkeypatch.delenv("VEGUARD_PRECISION")
     monkeypatch.setattr(cascade, "_has_onnxruntime", lambda: False)
     assert Classifier.load(out).prefilter.clf.precision == "fp32"
     assert type(Classifier.load(out).prefilter.clf.backend) is TransformerBackend
