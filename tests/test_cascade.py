@@ -52,6 +52,13 @@ def test_int8_round_trip_keeps_every_key_and_shape(tmp_path, monkeypatch):
     for k, t in state.items():
         assert back[k].shape == t.shape and back[k].dtype == torch.float32
         assert torch.allclose(back[k], t, atol=float(t.abs().max()) / 127 + 1e-3)
+    # load dequantises with torch: exactly numpy's `dequantize` of the stored codes
+    from safetensors.numpy import load_file
+
+    raw = {k: v for f in files for k, v in load_file(str(f)).items()}
+    for k in ("big.weight", "emb.weight"):
+        want = weights.dequantize(raw[k], raw[k + weights.SCALE_SUFFIX])
+        np.testing.assert_array_equal(back[k].numpy(), want)
 
 
 def test_load_refuses_files_of_another_format(tmp_path):

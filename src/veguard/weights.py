@@ -87,16 +87,21 @@ def save(state: dict, out: Path) -> list[Path]:
 
 
 def load(path: Path) -> dict:
-    """The float32 torch state dict stored in the int8 shards of `path`."""
+    """The float32 torch state dict stored in the int8 shards of `path`.
+
+    Dequantised with torch (in place, multi-threaded): the same numbers as `dequantize`, in
+    0.07 s for the MPNet stage where numpy took 1.0 s (a second of `veguard score` on a
+    flagged post).
+    """
     import torch
     from safetensors import safe_open
 
     shards = files(path)
     if not shards:
         raise FileNotFoundError(f"{path}: no {PATTERN} files")
-    raw: dict[str, np.ndarray] = {}
+    raw: dict[str, torch.Tensor] = {}
     for f in shards:
-        with safe_open(str(f), framework="numpy") as r:
+        with safe_open(str(f), framework="pt") as r:
             if (r.metadata() or {}).get("format") != FORMAT:
                 raise ValueError(f"{f}: not a {FORMAT} file")
             for k in r.keys():  # noqa: SIM118 (safe_open is not iterable)
@@ -106,7 +111,11 @@ def load(path: Path) -> dict:
         if key.endswith(SCALE_SUFFIX):
             continue
         scale = raw.get(key + SCALE_SUFFIX)
-        if scale is not None:
-            a = dequantize(a, scale)
-        state[key] = torch.from_numpy(np.ascontiguousarray(a, dtype=np.float32))
+        if scale is None:
+            state[key] = a.float().contiguous()
+            continue
+        rows, cols = a.shape
+        groups = scale.shape[1]
+        x = a.view(rows, groups, cols // groups).float()
+        state[key] = x.mul_(scale.float()[:, :, None]).view(rows, cols)
     return state
