@@ -72,3 +72,22 @@ def test_model_calls_use_bucket_widths(tiny_model_dir, monkeypatch):
                         lambda ids, mask: shapes.append(ids.shape) or run(ids, mask))
     clf.score(SHORT + LONG)
     assert shapes and all(w % BUCKET_STEP == 0 or w == clf.backend.max_length for _, w in shapes)
+
+
+@pytest.mark.parametrize("fp16", [False, True])
+def test_bf16_linear_weights_give_autocasts_logits_bit_for_bit(tiny_model_factory, fp16):
+    import torch
+
+    from veguard.backends import TransformerBackend, _load_lean, _window_tokenizer
+
+    d = tiny_model_factory(fp16=fp16, seed=11)
+    meta = modeldir.read(d)
+    loaded = TransformerBackend.load(d, meta, "bf16")  # linear weights stored in bf16
+    assert loaded.model.classifier.weight.dtype == torch.bfloat16
+    assert loaded.model.bert.embeddings.word_embeddings.weight.dtype == torch.float32
+    plain = TransformerBackend(_load_lean(d), _window_tokenizer(d, meta, meta.max_length), "bf16")
+    assert plain.model.classifier.weight.dtype == torch.float32  # autocast casts per call
+    texts = ["short", "a longer text about the market and the weather " * 3, "x " * 200]
+    np.testing.assert_array_equal(loaded.windows(texts, 8).logits, plain.windows(texts, 8).logits)
+    # fp32 keeps fp32 weights (no autocast there: bf16 weights would change the arithmetic)
+    assert TransformerBackend.load(d, meta, "fp32").model.classifier.weight.dtype == torch.float32
