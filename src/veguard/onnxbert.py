@@ -47,12 +47,12 @@ def safetensors_index(path: Path) -> dict[str, tuple[str, list[int], int, int]]:
     return out
 
 
-def build(model_dir: Path, fused: bool = True) -> bytes:
+def build(model_dir: Path) -> bytes:
     """The serialised ONNX model of the BERT classifier in `model_dir` (see the module doc).
 
-    `fused` writes ONNX Runtime's fused CPU kernels (com.microsoft Attention,
-    SkipLayerNormalization, BiasGelu: the same fp32 arithmetic in fewer passes over memory);
-    without it, plain ONNX operators any runtime reads."""
+    The layers use ONNX Runtime's fused CPU kernels (com.microsoft Attention,
+    SkipLayerNormalization, BiasGelu): the same fp32 arithmetic in fewer passes over memory,
+    and a session that starts faster than one over plain operators."""
     import onnx
     from onnx import TensorProto, helper
 
@@ -62,7 +62,7 @@ def build(model_dir: Path, fused: bool = True) -> bytes:
         raise ValueError(f"{model_dir / 'config.json'}: not a BERT classifier this graph computes "
                          "exactly (veguard.bert.supports)")
     index = safetensors_index(model_dir / bert.WEIGHTS)
-    hidden, heads = int(config["hidden_size"]), int(config["num_attention_heads"])
+    heads = int(config["num_attention_heads"])
     eps = float(config.get("layer_norm_eps", 1e-12))
     layers = int(config["num_hidden_layers"])
 
@@ -104,13 +104,20 @@ def build(model_dir: Path, fused: bool = True) -> bytes:
         nodes.append(helper.make_node(kind, inputs, [out], **attrs))
         return out
 
-    def linear(x: str, prefix: str) -> str:
-        w_t = op("Transpose", [weight(prefix + ".weight")], perm=[1, 0])  # folded at start
-        return op("Add", [op("MatMul", [x, w_t]), weight(prefix + ".bias")])
+    def ms(kind: str, inputs: list[str], **attrs) -> str:  # ONNX Runtime's contrib operators
+        return op(kind, inputs, domain="com.microsoft", **attrs)
 
-    def norm(x: str, prefix: str) -> str:
-        return op("LayerNormalization", [x, weight(prefix + ".weight"), weight(prefix + ".bias")],
-                  axis=-1, epsilon=eps)
+    def wt(name: str) -> str:  # a weight [out, in], transposed for MatMul (folded at start)
+        return op("Transpose", [weight(name)], perm=[1, 0])
+
+    def linear(x: str, prefix: str) -> str:
+        return op("Add", [op("MatMul", [x, wt(prefix + ".weight")]), weight(prefix + ".bias")])
+
+    def skip_norm(x: str, residual: str, dense: str, norm: str) -> str:
+        """LayerNorm(x @ dense.weight^T + dense.bias + residual)."""
+        return ms("SkipLayerNormalization",
+                  [op("MatMul", [x, wt(dense + ".weight")]), residual, weight(norm + ".weight"),
+                   weight(norm + ".bias"), weight(dense + ".bias")], epsilon=eps)
 
     # embeddings: word + token type 0 + absolute positions, then LayerNorm
     emb = "bert.embeddings."
@@ -120,31 +127,13 @@ def build(model_dir: Path, fused: bool = True) -> bytes:
     pos = op("Gather", [weight(emb + "position_embeddings.weight"), positions])
     token_type = op("Gather", [weight(emb + "token_type_embeddings.weight"),
                                const(0, np.int64)], axis=0)
-    x = norm(op("Add", [op("Add", [words, pos]), token_type]), emb + "LayerNorm")
+    x = op("LayerNormalization", [op("Add", [op("Add", [words, pos]), token_type]),
+                                  weight(emb + "LayerNorm.weight"), weight(emb + "LayerNorm.bias")],
+           axis=-1, epsilon=eps)
 
-    if not fused:
-        # padded keys take no attention weight: a bias of -1e9 where the mask is 0 (exp
-        # gives 0, as the -inf of LeanBert's boolean mask does)
-        keep = op("Cast", [op("Unsqueeze", ["attention_mask", const([1, 2], np.int64)])],
-                  to=TensorProto.FLOAT)  # [B, 1, 1, T]
-        mask_bias = op("Mul", [op("Sub", [const(1.0), keep]), const(-1e9)])
-        split = const([0, 0, heads, hidden // heads], np.int64)
-        merge = const([0, 0, hidden], np.int64)
-        scale = const(1.0 / np.sqrt(hidden // heads))
-        half, root2, one = const(0.5), const(np.sqrt(2.0)), const(1.0)
-
-    if fused:
-        mask32 = op("Cast", ["attention_mask"], to=TensorProto.INT32)
-
-    def ms(kind: str, inputs: list[str], **attrs) -> str:
-        out = fresh(kind.lower())
-        nodes.append(helper.make_node(kind, inputs, [out], domain="com.microsoft", **attrs))
-        return out
-
-    def wt(name: str) -> str:
-        return op("Transpose", [weight(name)], perm=[1, 0])
-
-    for i in range(layers if fused else 0):
+    # padded keys take no attention weight (Attention's raw 0/1 mask, int32 [B, T])
+    mask32 = op("Cast", ["attention_mask"], to=TensorProto.INT32)
+    for i in range(layers):
         p = f"bert.encoder.layer.{i}."
         s_ = p + "attention.self."
         qkv_w = op("Concat", [wt(s_ + "query.weight"), wt(s_ + "key.weight"),
@@ -152,34 +141,10 @@ def build(model_dir: Path, fused: bool = True) -> bytes:
         qkv_b = op("Concat", [weight(s_ + "query.bias"), weight(s_ + "key.bias"),
                               weight(s_ + "value.bias")], axis=0)
         ctx = ms("Attention", [x, qkv_w, qkv_b, mask32], num_heads=heads)
-        o = p + "attention.output."
-        a = ms("SkipLayerNormalization",
-               [op("MatMul", [ctx, wt(o + "dense.weight")]), x, weight(o + "LayerNorm.weight"),
-                weight(o + "LayerNorm.bias"), weight(o + "dense.bias")], epsilon=eps)
+        a = skip_norm(ctx, x, p + "attention.output.dense", p + "attention.output.LayerNorm")
         h = ms("BiasGelu", [op("MatMul", [a, wt(p + "intermediate.dense.weight")]),
                             weight(p + "intermediate.dense.bias")])
-        f = p + "output."
-        x = ms("SkipLayerNormalization",
-               [op("MatMul", [h, wt(f + "dense.weight")]), a, weight(f + "LayerNorm.weight"),
-                weight(f + "LayerNorm.bias"), weight(f + "dense.bias")], epsilon=eps)
-
-    for i in range(0 if fused else layers):
-        p = f"bert.encoder.layer.{i}."
-        q = op("Transpose", [op("Reshape", [linear(x, p + "attention.self.query"), split])],
-               perm=[0, 2, 1, 3])
-        k = op("Transpose", [op("Reshape", [linear(x, p + "attention.self.key"), split])],
-               perm=[0, 2, 3, 1])
-        v = op("Transpose", [op("Reshape", [linear(x, p + "attention.self.value"), split])],
-               perm=[0, 2, 1, 3])
-        scores = op("Add", [op("Mul", [op("MatMul", [q, k]), scale]), mask_bias])
-        ctx = op("MatMul", [op("Softmax", [scores], axis=-1), v])
-        ctx = op("Reshape", [op("Transpose", [ctx], perm=[0, 2, 1, 3]), merge])
-        a = norm(op("Add", [linear(ctx, p + "attention.output.dense"), x]),
-                 p + "attention.output.LayerNorm")
-        h = linear(a, p + "intermediate.dense")
-        gelu = op("Mul", [op("Mul", [h, half]),
-                          op("Add", [op("Erf", [op("Div", [h, root2])]), one])])
-        x = norm(op("Add", [linear(gelu, p + "output.dense"), a]), p + "output.LayerNorm")
+        x = skip_norm(h, a, p + "output.dense", p + "output.LayerNorm")
 
     cls = op("Gather", [x, const(0, np.int64)], axis=1)  # [B, H]
     pooled = op("Tanh", [linear(cls, "bert.pooler.dense")])
@@ -193,9 +158,7 @@ def build(model_dir: Path, fused: bool = True) -> bytes:
         [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["batch", None])],
         initializer=inits,
     )
-    opsets = [helper.make_opsetid("", OPSET)]
-    if fused:
-        opsets.append(helper.make_opsetid("com.microsoft", 1))
+    opsets = [helper.make_opsetid("", OPSET), helper.make_opsetid("com.microsoft", 1)]
     model = helper.make_model(graph, opset_imports=opsets,
                               producer_name="veguard.onnxbert")
     model.ir_version = 8  # readable by onnxruntime >= 1.14
