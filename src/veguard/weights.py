@@ -90,8 +90,8 @@ def load(path: Path) -> dict:
     """The float32 torch state dict stored in the int8 shards of `path`.
 
     Dequantised with torch (in place, multi-threaded): the same numbers as `dequantize`, in
-    0.07 s for the MPNet stage where numpy took 1.0 s (a second of `veguard score` on a
-    flagged post).
+    about 0.16 s for the MPNet stage where numpy took 1.0-1.1 s (a second of `veguard score`
+    on a flagged post).
     """
     import torch
     from safetensors import safe_open
