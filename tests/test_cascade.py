@@ -214,16 +214,24 @@ def test_choose_clear_loses_at_most_the_shared_budget_and_never_passes_review():
     for c in FLAGGING:
         assert clear[c] <= review[c]
         assert record[c] == {"flagged_positives": 400, "cleared": int((ok[:400]).sum())}
-    # No other combination of the same candidates clears more negatives within the budget:
-    # brute force over a coarser grid gives at most what the prefix sums found.
-    best = 0
-    for e in np.linspace(0, 0.9, 19):
-        for v in np.linspace(0, 0.9, 19):
-            for h in np.linspace(0, 0.5, 11):
-                cl = (fast[:, idx] < np.array([e, v, h])).all(axis=1)
+    # Exact on its candidates: brute force over the same candidates (0, `grid` quantiles of
+    # each category's scores, its review point) finds no combination within the budget that
+    # clears more negatives, nor one as good that loses fewer violations.
+    tied = np.round(fast, 1)  # many scores equal a candidate, which does not clear them
+    clear, record = cascade.choose_clear(tied, big_flagged, labels, review, grid=9)
+    cands = []
+    for k, c in enumerate(FLAGGING):
+        v = np.unique(np.r_[0.0, np.quantile(tied[:, idx[k]], np.linspace(0, 1, 9)), review[c]])
+        cands.append(v[v <= review[c]])
+    best = (-1, 0)
+    for e in cands[0]:
+        for v in cands[1]:
+            for h in cands[2]:
+                cl = (tied[:, idx] < np.array([e, v, h])).all(axis=1)
                 if cl[:400].sum() <= 4:
-                    best = max(best, int(cl[400:].sum()))
-    assert record["negatives"]["cleared"] >= best > 0
+                    best = max(best, (int(cl[400:].sum()), -int(cl[:400].sum())))
+    got = (record["negatives"]["cleared"], -record["violations"]["cleared"])
+    assert got == best and best[0] > 0
     # Only flagged violations count: with nothing flagged, everything up to review clears.
     clear, rec = cascade.choose_clear(fast, np.zeros_like(big_flagged), labels, review)
     assert clear == review and rec["violations"]["budget"] == 0

@@ -231,8 +231,8 @@ def choose_clear(fast: np.ndarray, big_flagged: np.ndarray, labels: np.ndarray,
     flagging category. Each category's candidates are its own value of 0 (clear nothing),
     `grid` quantiles of its fast scores and its `review` point; every combination is counted
     exactly through prefix sums over a histogram of the rows' candidate ranks. Ties go to
-    fewer violations lost. Rows without a finite fast score on every flagging category (texts
-    the model cannot read) are left out.
+    fewer violations lost, then to the lower points. Rows without a finite fast score on every
+    flagging category (texts the model cannot read) are left out.
     """
     idx = [CATEGORIES.index(c) for c in FLAGGING]
     scores = fast[:, idx]
