@@ -172,3 +172,48 @@ def test_admission_bounds_the_backlog_in_time():
     assert e.value.retry_after == pytest.approx(0.6)
     a.observe(100, 1.0)  # the model got faster: the same backlog is now shorter
     a.enter(1)
+
+
+class Staged(FakeClassifier):
+    """Like a cascade: hands texts without 'slow' to `ready` first, then waits for `release`
+    before finishing the rest (and raises on 'poison' after handing over)."""
+
+    def __init__(self):
+        super().__init__()
+        self.release = threading.Event()
+
+    def score(self, texts, batch_size=64, ready=None):
+        results = super().score(texts)
+        quick = [i for i, t in enumerate(texts) if "slow" not in t]
+        if ready is not None:
+            ready(quick, [results[i] for i in quick])
+        assert self.release.wait(5)
+        if any("poison" in t for t in texts):
+            raise ValueError("cannot tokenise poison")
+        return results
+
+
+def test_posts_decided_early_are_answered_before_the_rest_of_their_batch():
+    clf = Staged()
+    b = MicroBatcher(clf.score, window_s=0.05, max_batch=64)
+    assert b.staged
+
+    async def main():
+        quick = asyncio.ensure_future(b.score(["quick one"], 5))
+        slow = asyncio.ensure_future(b.score(["slow one", "kill them"], 5))
+        poisoned = asyncio.ensure_future(b.score(["slow poison"], 5))
+        got = await asyncio.wait_for(asyncio.shield(quick), 2)  # while the rest still waits
+        assert not slow.done() and not poisoned.done()
+        clf.release.set()
+        return got, await slow, await asyncio.gather(poisoned, return_exceptions=True)
+
+    got, slow, (poisoned,) = asyncio.run(main())
+    b.stop()
+    assert len(got) == 1 and not got[0].flagged
+    assert len(slow) == 2 and slow[1].flagged
+    assert isinstance(poisoned, ValueError)  # only the job whose input fails sees the error
+
+
+def test_a_score_function_without_ready_is_batched_as_before():
+    assert not MicroBatcher(Recording().score).staged
+    assert not MicroBatcher(lambda texts: []).staged
