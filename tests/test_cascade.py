@@ -381,33 +381,3 @@ def test_a_clear_above_the_review_point_is_refused(tiny_model_factory, tmp_path)
                              review=0.5)
     with pytest.raises(ValueError, match="prefilter.clear.extremism .* above the review"):
         Classifier.load(out)
-
-
-def test_ready_hands_over_what_is_decided_before_the_larger_model_runs(tiny_model_factory,
-                                                                       tmp_path):
-    probs = Classifier.load(tiny_model_factory(seed=2), precision="fp32").predict_proba(TEXTS)
-    live = [i for i, t in enumerate(TEXTS) if t.strip()]
-    mid = float(np.median(probs[live, CATEGORIES.index("extremism")]))
-    clear = {c: (mid if c == "extremism" else 1.0) for c in FLAGGING}
-    out, _, _ = _cascade_dir(tiny_model_factory, tmp_path, clear, review=1.0)
-    texts = [*TEXTS, TEXTS[live[0]], TEXTS[live[1]]]  # two repeats
-    plain = Classifier.load(out, precision="fp32")
-    plain.cache = None
-    want = plain.score(texts)
-    clf = Classifier.load(out, precision="fp32")
-    clf.cache = None
-    calls = []
-
-    def ready(indices, results):
-        calls.append((list(indices), results, clf.backend.loaded))
-
-    got = clf.score(texts, ready=ready)
-    assert [r.to_dict() for r in got] == [r.to_dict() for r in want]
-    assert len(calls) == 1
-    indices, results, big_loaded = calls[0]
-    assert not big_loaded  # handed over before the larger model loaded, let alone ran
-    cleared = probs[:, CATEGORIES.index("extremism")] < mid
-    decided = {i for i in range(len(TEXTS)) if not TEXTS[i].strip() or cleared[i]}
-    decided |= {len(TEXTS) + k for k in (0, 1) if live[k] in decided}  # repeats follow
-    assert set(indices) == decided and decided and len(decided) < len(texts)
-    assert all(r is got[i] for i, r in zip(indices, results, strict=True))

@@ -25,7 +25,6 @@ from __future__ import annotations
 import os
 import threading
 from collections import OrderedDict
-from collections.abc import Callable
 from pathlib import Path
 from typing import overload
 
@@ -241,19 +240,14 @@ class Classifier:
             how += f", after the prefilter {self.prefilter.clf.name}"
         return how
 
-    def _score_normalised(self, norm: list[str], readings: list[Reading], batch_size: int,
-                          ready: Callable[[list[int], np.ndarray, np.ndarray, np.ndarray], None]
-                          | None = None):
+    def _score_normalised(self, norm: list[str], readings: list[Reading], batch_size: int):
         """(probs [n, C], per-text window count, per-text per-category best window span).
 
         Spans are in `norm` coordinates. Empty and unsupported texts get no model call and a
         window count of 0. A normalised text is run through the model once per call however
         often it occurs, and not at all when the result cache holds it: a text's model output
         does not depend on what it is batched with (`veguard.backends.bucket_width`), so a
-        repeat's result is the result it would get. `ready`, when given, is called once before
-        the larger model runs, with the indices already decided (cleared by the fast stage,
-        held by the cache, empty or unreadable, or repeats of those) and the three arrays,
-        whose rows at those indices are final.
+        repeat's result is the result it would get.
         """
         n = len(norm)
         probs = np.zeros((n, len(CATEGORIES)))
@@ -284,17 +278,6 @@ class Classifier:
             todo = list(passed)
         else:
             done, passed = [], {}
-        if ready is not None:
-            pending = set(todo)
-            early = []
-            for i, t in enumerate(norm):
-                j = first.get(t)
-                if j in pending:
-                    continue
-                if j is not None and j != i:
-                    probs[i], counts[i], best_span[i] = probs[j], counts[j], best_span[j]
-                early.append(i)
-            ready(early, probs, counts, best_span)
         views = {i: self._view(readings[i]) for i in todo}
         # Chunks bound the memory of token lists for very long inputs lists.
         for c in range(0, len(todo), SCORE_CHUNK):
@@ -346,59 +329,37 @@ class Classifier:
     @overload
     def score(self, texts: str, batch_size: int = 64) -> ScoreResult: ...
     @overload
-    def score(self, texts: list[str], batch_size: int = 64,
-              ready: Callable[[list[int], list[ScoreResult]], None] | None = None,
-              ) -> list[ScoreResult]: ...
+    def score(self, texts: list[str], batch_size: int = 64) -> list[ScoreResult]: ...
 
-    def score(self, texts, batch_size: int = 64,
-              ready: Callable[[list[int], list[ScoreResult]], None] | None = None):
-        """One ScoreResult for a string; a list of them, in input order, for a list.
-
-        `ready` (lists only), when given, is called once before a cascade's larger model runs,
-        with the indices of the texts already decided (the fast stage cleared them, the cache
-        held them, or they are empty or unreadable) and their results, which are the same
-        objects the returned list holds: a service can answer them without waiting for the
-        rest (`veguard.service.batching`).
-        """
+    def score(self, texts, batch_size: int = 64):
+        """One ScoreResult for a string; a list of them, in input order, for a list."""
         if isinstance(texts, str):
             return self.score([texts], batch_size)[0]
         texts = _check_texts(texts)
         norm = [normalize(t) for t in texts]
         readings = [read(t) for t in norm]
-        results: list[ScoreResult | None] = [None] * len(texts)
-
-        def build(indices: list[int], probs, counts, spans) -> list[ScoreResult]:
-            for i in indices:
-                results[i] = self._result(texts[i], norm[i], readings[i], probs[i], counts[i],
-                                          spans[i])
-            built = [results[i] for i in indices]
-            attach(built, [norm[i] for i in indices], self.routing)
-            return built
-
-        early = None
-        if ready is not None:
-            def early(indices, probs, counts, spans) -> None:
-                ready(indices, build(indices, probs, counts, spans))
-        probs, counts, spans = self._score_normalised(norm, readings, batch_size, early)
-        build([i for i in range(len(texts)) if results[i] is None], probs, counts, spans)
+        probs, counts, spans = self._score_normalised(norm, readings, batch_size)
+        results = []
+        for i, text in enumerate(texts):
+            lang = readings[i].language
+            if counts[i] == 0:
+                results.append(_empty_result(lang, readings[i].supported))
+                continue
+            scores = {c: float(probs[i, k]) for k, c in enumerate(CATEGORIES)}
+            categories, flagged, action = self.thresholds.decide(scores)
+            evidence = None
+            if flagged:
+                top = max((c for c in FLAGGING if categories[c]), key=lambda c: scores[c])
+                a, b = spans[i, CATEGORIES.index(top)]
+                # Offsets are mapped lazily: only flagged texts pay for the offset map.
+                start, end = to_original_span(text, norm[i], int(a), int(b))
+                evidence = Evidence(start, end, text[start:end], top)
+            extra = {"windows": int(counts[i])} if counts[i] > 1 else {}
+            results.append(
+                ScoreResult(flagged, categories, scores, action, evidence, extra, lang, True)
+            )
+        attach(results, norm, self.routing)
         return results
-
-    def _result(self, text: str, norm: str, reading: Reading, probs: np.ndarray, count: int,
-                spans: np.ndarray) -> ScoreResult:
-        if count == 0:
-            return _empty_result(reading.language, reading.supported)
-        scores = {c: float(probs[k]) for k, c in enumerate(CATEGORIES)}
-        categories, flagged, action = self.thresholds.decide(scores)
-        evidence = None
-        if flagged:
-            top = max((c for c in FLAGGING if categories[c]), key=lambda c: scores[c])
-            a, b = spans[CATEGORIES.index(top)]
-            # Offsets are mapped lazily: only flagged texts pay for the offset map.
-            start, end = to_original_span(text, norm, int(a), int(b))
-            evidence = Evidence(start, end, text[start:end], top)
-        extra = {"windows": int(count)} if count > 1 else {}
-        return ScoreResult(flagged, categories, scores, action, evidence, extra,
-                           reading.language, True)
 
     def route(self, texts: list[str]) -> list[dict] | None:
         """The routing labels of every text, flagged or not (for evaluation); None without a

@@ -2,11 +2,9 @@
 
 Requests put their texts on a queue and await a future. One worker thread takes the first job,
 keeps collecting for `window_s` or until `max_batch` texts, scores them in one call and hands
-each request its slice. With a cascade, a request whose texts the fast stage clears is answered
-as soon as the fast stage has run, not after the larger model has scored the rest of its batch
-(`Classifier.score`'s `ready`). If a batch raises, each job not yet answered is retried alone,
-so only the request whose input caused the error sees it. A request that waits longer than its
-timeout gets `asyncio.TimeoutError` (the route answers 503), and the worker drops its result.
+each request its slice. If a batch raises, each job is retried alone so only the request whose
+input caused the error sees it. A request that waits longer than its timeout gets
+`asyncio.TimeoutError` (the route answers 503), and the worker drops its result.
 
 `direct_score` is the batching-off path (one call per request on a thread), kept here so both
 paths share the result checks.
@@ -24,7 +22,6 @@ one model call at a time is what the machine can do anyway.
 from __future__ import annotations
 
 import asyncio
-import inspect
 import queue
 import threading
 import time
@@ -134,12 +131,6 @@ class MicroBatcher:
                  on_batch: Callable[[int], None] | None = None, max_pending: int = 0,
                  max_wait_s: float = 0.0):
         self.score_fn = score
-        # A classifier whose score() takes `ready` (veguard.modeling.Classifier) answers the
-        # texts it decides early (a cascade's cleared posts) before its larger model runs.
-        try:
-            self.staged = "ready" in inspect.signature(score).parameters
-        except (TypeError, ValueError):  # no signature to read
-            self.staged = False
         self.admission = Admission(max_pending, max_wait_s)
         self.window_s = window_s
         self.max_batch = max_batch
@@ -207,36 +198,19 @@ class MicroBatcher:
 
     def _process(self, batch: list[_Job]) -> None:
         texts = [t for job in batch for t in job.texts]
-        starts = [0]
-        for job in batch:
-            starts.append(starts[-1] + len(job.texts))
-        answered: set[int] = set()  # jobs answered early (their texts decided before the rest)
-
-        def ready(indices: list[int], results: list[ScoreResult]) -> None:
-            got = dict(zip(indices, results, strict=True))
-            for b, job in enumerate(batch):
-                span = range(starts[b], starts[b + 1])
-                if all(k in got for k in span):
-                    _deliver(job, [got[k] for k in span], None)
-                    answered.add(b)
-
-        score = self.score_fn
-        if self.staged:
-            def score(texts: list[str]) -> list[ScoreResult]:
-                return self.score_fn(texts, ready=ready)
         try:
-            results = _timed(score, texts, self.admission)
+            results = _timed(self.score_fn, texts, self.admission)
         except Exception as e:  # noqa: BLE001 - handed to the waiting request(s)
-            rest = [job for b, job in enumerate(batch) if b not in answered]
             if len(batch) == 1:
-                if rest:
-                    _deliver(batch[0], None, e)
+                _deliver(batch[0], None, e)
             else:
-                for job in rest:  # find the job whose input fails; the others succeed
+                for job in batch:  # find the job whose input fails; the others succeed
                     self._process([job])
             return
         if self.on_batch:
             self.on_batch(len(texts))
-        for b, job in enumerate(batch):
-            if b not in answered:
-                _deliver(job, results[starts[b] : starts[b + 1]], None)
+        i = 0
+        for job in batch:
+            part = results[i : i + len(job.texts)]
+            i += len(job.texts)
+            _deliver(job, part, None)
