@@ -125,8 +125,8 @@ def write_report(out: dict, docs: Path) -> Path:
                   "", f"Load average after: {boot['load_after']:.1f}.", ""]
 
     lines += ["## Goals", "",
-              "This table measures the single model `bench/run.py` was given; for the shipped "
-              "cascade see \"Where issue #12's goals stand\" near the top.", "",
+              ("This table measures the single model `bench/run.py` was given; for the shipped "
+               "cascade see \"Where issue #12's goals stand\" near the top."), "",
               "| goal | measured | met |", "|---|---|---|"]
     vs, pipe = by.get(("short", "veguard")), by.get(("short", "pipeline"))
     if vs:
