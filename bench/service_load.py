@@ -1,7 +1,7 @@
 """Service latency and throughput, with the server started as a user starts it.
 
     python bench/service_load.py [--model DIR] [--seconds 15] [--clients 1,16,64] [--no-off]
-                                 [--cache]
+                                 [--cache] [--texts FILE | --mix N]
 
 `veguard serve --init` on a fresh SQLite file, `veguard queue keys create --role client`, then
 `veguard serve --db ...` (in-server batching on, then `--no-batching`) in its own process. The
@@ -178,11 +178,21 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--clients", default="1,16,64")
     p.add_argument("--no-off", action="store_true", help="skip the --no-batching server")
     p.add_argument("--texts", default=None, help="JSON workload file (bench/workloads.py)")
+    p.add_argument("--mix", type=int, default=None, metavar="N",
+                   help="send the queue-like mix of bench/cascade_mix.py instead: N corpus test "
+                   "texts, 3%% of them violating (the default texts are all passed up and "
+                   "flagged: a cascade's worst case)")
     p.add_argument("--cache", action="store_true",
                    help="keep the server's result cache on (default off: repeats would be hits)")
     args = p.parse_args(argv)
+    if args.texts and args.mix:
+        p.error("--texts and --mix are alternatives")
     if args.texts:
         texts = json.loads(Path(args.texts).read_text(encoding="utf-8"))["texts"]
+    elif args.mix:
+        from cascade_mix import mix
+
+        texts = mix(args.mix, 0.03)[0]
     else:
         texts = [f"short post number {i}: they will pay for what they did" for i in range(500)]
     r = run_service_bench(Path(args.model) if args.model else None, False, texts,
