@@ -228,18 +228,17 @@ def choose_clear(fast: np.ndarray, big_flagged: np.ndarray, labels: np.ndarray,
     of 1% rounds to nothing on a category with under 100 such positives (violence had 87 in
     v6's validation rows, so its clear fell under the lowest-scored one, 0.005, and the fast
     stage passed up nearly every offensive post for it). A negative is a text positive on no
-    flagging category. Each category's candidates are its own value of 0 (clear nothing),
-    `grid` quantiles of its fast scores and its `review` point; every combination is counted
-    exactly through prefix sums over a histogram of the rows' candidate ranks. Ties go to
-    fewer violations lost, then to the lower points. Rows without a finite fast score on every
+    flagging category. Each category's candidates are 0 (clear nothing), `grid` quantiles of
+    its fast scores and its `review` point; every combination is counted exactly through prefix
+    sums over a histogram of the rows' candidate ranks. Ties go to fewer violations lost, then
+    to the lower points. Rows without a finite fast score on every
     flagging category (texts the model cannot read) are left out.
     """
-    idx = [CATEGORIES.index(c) for c in FLAGGING]
-    scores = fast[:, idx]
+    scores = fast[:, _FLAG_IDX]
     finite = np.isfinite(scores).all(axis=1)
-    pos = (labels[:, idx] == 1) & big_flagged[:, idx]
+    pos = (labels[:, _FLAG_IDX] == 1) & big_flagged[:, _FLAG_IDX]
     caught = pos.any(axis=1) & finite
-    negative = ~(labels[:, idx] == 1).any(axis=1) & finite
+    negative = ~(labels[:, _FLAG_IDX] == 1).any(axis=1) & finite
     cands = []
     for k, c in enumerate(FLAGGING):
         q = np.quantile(scores[finite, k], np.linspace(0, 1, grid)) if finite.any() else []
