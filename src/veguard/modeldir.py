@@ -31,7 +31,7 @@ LEGACY_TFIDF_FILE = "tfidf.joblib"  # the pickled scikit-learn bundle (read, nev
 ROUTING_FILE = "routing.npz"
 LEGACY_ROUTING_FILE = "routing.joblib"  # the pickled scikit-learn bundle (read, never written)
 KINDS = ("transformer", "tfidf")
-DEFAULT_MODEL = "models/veguard-cascade-v6"
+DEFAULT_MODEL = "models/veguard-cascade-v9"
 DEFAULT_MAX_LENGTH = 256
 
 
