@@ -1,6 +1,6 @@
 """Throughput of the cascade on a queue-like mix, beside each of its models alone.
 
-    python bench/cascade_mix.py [--cascade models/veguard-cascade-v9] [--n 2000] [--violating 0.03]
+    python bench/cascade_mix.py [--cascade DIR (the shipped default)] [--n 2000] [--violating 0.03]
                                 [--compare models/veguard-cascade-v4] [--docs]
 
 The mix: `n` texts from the corpus test split, `violating` of them positive on a flagging
@@ -84,7 +84,7 @@ def startup(cascade, path: str, repeats: int = 3) -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--cascade", default=str(ROOT / "models" / "veguard-cascade-v9"))
+    ap.add_argument("--cascade", default=str(ROOT / modeldir.DEFAULT_MODEL))
     ap.add_argument("--compare", default=None, help="another cascade to time on the same texts")
     ap.add_argument("--n", type=int, default=2000)
     ap.add_argument("--violating", type=float, default=0.03)
